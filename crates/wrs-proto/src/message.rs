@@ -1,0 +1,360 @@
+//! Requests, responses and error kinds.
+//!
+//! Every enum here is externally tagged with plain struct variants, because
+//! bincode cannot decode internally tagged, untagged or flattened serde
+//! types. Variants are only ever appended: bincode encodes the variant index,
+//! so reordering would silently change the meaning of old clients' frames.
+//! [`Response::Error`] is variant 0 and [`ErrorResponse`] is frozen, so any
+//! client, old or new, can read a version-mismatch answer.
+
+use serde::{Deserialize, Serialize};
+
+use crate::Secret;
+
+/// The protocol version. It travels in every request; the daemon answers a
+/// request with another version by [`ErrorKind::VersionMismatch`].
+///
+/// Bump it whenever a message changes shape in a way an older peer cannot
+/// read (a new field, a changed type). Appending an enum variant that an
+/// older peer will never be sent does not need a bump.
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// What a client sends: one per connection in binary mode, one per line in
+/// JSON mode.
+///
+/// `version` is the first field on purpose: the daemon reads it before
+/// decoding the rest, so a peer with another layout still gets a clean
+/// version-mismatch error rather than a decode failure.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RequestEnvelope {
+    /// The sender's [`PROTOCOL_VERSION`].
+    pub version: u32,
+    /// The request itself.
+    pub request: Request,
+}
+
+impl RequestEnvelope {
+    /// Wraps a request with this build's protocol version.
+    pub fn new(request: Request) -> Self {
+        RequestEnvelope {
+            version: PROTOCOL_VERSION,
+            request,
+        }
+    }
+}
+
+/// A request to the daemon. Each variant's doc names the [`Response`] it gets
+/// on success; any request can also get [`Response::Error`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Request {
+    /// A valid access token. Answered by [`Response::Token`].
+    GetToken {
+        /// Profile name; `None` means the default profile.
+        profile: Option<String>,
+        /// The token must stay valid for at least this many seconds; a cached
+        /// token with less left is refreshed first.
+        min_ttl_secs: u64,
+    },
+    /// The daemon's state. Answered by [`Response::Status`].
+    Status {},
+    /// The caller's token was rejected (HTTP 401): drop the cached access
+    /// token so the next [`Request::GetToken`] fetches a new one. Answered by
+    /// [`Response::Invalidated`].
+    Invalidate {
+        /// Profile name; `None` means the default profile.
+        profile: Option<String>,
+        /// The token that was rejected. When given, the cache is dropped only
+        /// if it still holds this token, so a late 401 cannot throw away a
+        /// token that was refreshed in the meantime.
+        token: Option<Secret>,
+    },
+    /// Start an interactive login. Answered by [`Response::LoginStarted`]
+    /// with what to show the user; follow with [`Request::LoginWait`].
+    LoginBegin {
+        /// Profile name; `None` means the default profile.
+        profile: Option<String>,
+        /// How the user will authorize.
+        method: LoginMethod,
+    },
+    /// Wait for a login started by [`Request::LoginBegin`]. Answered by
+    /// [`Response::LoginFinished`], or [`Response::LoginPending`] when
+    /// `timeout_secs` passes first (ask again to keep waiting).
+    LoginWait {
+        /// The id from [`Response::LoginStarted`].
+        login_id: String,
+        /// How long to wait at most before answering `LoginPending`.
+        timeout_secs: u64,
+    },
+    /// Finish a paste-mode login with the URL the browser landed on (or just
+    /// its query string). Answered by [`Response::LoginFinished`].
+    LoginPaste {
+        /// The id from [`Response::LoginStarted`].
+        login_id: String,
+        /// The redirected URL, which carries `code` and `state`.
+        redirected_url: Secret,
+    },
+    /// Forget the profile's tokens, revoking the refresh token at the
+    /// authorization server first unless `revoke` is false. Answered by
+    /// [`Response::LoggedOut`].
+    Logout {
+        /// Profile name; `None` means the default profile.
+        profile: Option<String>,
+        /// Revoke the refresh token (RFC 7009) before deleting it.
+        revoke: bool,
+    },
+    /// The configured profiles. Answered by [`Response::Profiles`].
+    ListProfiles {},
+    /// Re-read the configuration, keeping sessions whose profile did not
+    /// change. Answered by [`Response::Reloaded`].
+    Reload {},
+    /// Stop the daemon. Answered by [`Response::ShuttingDown`].
+    Shutdown {},
+    /// Store an existing refresh token for a profile (migration from other
+    /// tools) and use it at once. Answered by [`Response::LoginFinished`].
+    ImportRefreshToken {
+        /// Profile name; `None` means the default profile.
+        profile: Option<String>,
+        /// The refresh token.
+        refresh_token: Secret,
+    },
+}
+
+/// How an interactive login reaches the user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LoginMethod {
+    /// Authorization code + PKCE with a loopback redirect; the client opens
+    /// the browser.
+    Browser,
+    /// As `Browser`, but the client only prints the URL.
+    NoBrowser,
+    /// Authorization code + PKCE where the user pastes the URL the browser
+    /// was redirected to (for a registered redirect URI that is not loopback).
+    Paste,
+    /// Device authorization grant (RFC 8628).
+    Device,
+    /// The profile's own grant needs no user (client credentials).
+    Automatic,
+}
+
+/// A daemon answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Response {
+    /// Any request failed. Variant 0 and frozen: see the module doc.
+    Error(ErrorResponse),
+    /// Answers [`Request::GetToken`].
+    Token(TokenReply),
+    /// Answers [`Request::Status`].
+    Status(StatusReport),
+    /// Answers [`Request::Invalidate`].
+    Invalidated {
+        /// The profile whose cached token was dropped.
+        profile: String,
+        /// Whether a cached token was actually dropped.
+        dropped: bool,
+    },
+    /// Answers [`Request::LoginBegin`].
+    LoginStarted(LoginPrompt),
+    /// Answers [`Request::LoginWait`] when the login is still running.
+    LoginPending {},
+    /// Answers [`Request::LoginWait`], [`Request::LoginPaste`] and
+    /// [`Request::ImportRefreshToken`] on success.
+    LoginFinished {
+        /// The profile now logged in.
+        profile: String,
+        /// When its current access token expires (Unix seconds).
+        expires_at: u64,
+    },
+    /// Answers [`Request::Logout`].
+    LoggedOut {
+        /// The profile logged out.
+        profile: String,
+        /// Whether the refresh token was revoked at the server.
+        revoked: bool,
+    },
+    /// Answers [`Request::ListProfiles`].
+    Profiles(Vec<ProfileSummary>),
+    /// Answers [`Request::Reload`].
+    Reloaded {
+        /// How many profiles the new configuration has.
+        profiles: u32,
+    },
+    /// Answers [`Request::Shutdown`].
+    ShuttingDown {},
+}
+
+/// An access token ready to use.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TokenReply {
+    /// The profile it belongs to.
+    pub profile: String,
+    /// The token itself.
+    pub access_token: Secret,
+    /// Usually `Bearer`.
+    pub token_type: String,
+    /// Expiry in Unix seconds (wall clock).
+    pub expires_at: u64,
+}
+
+/// What the user must do to finish a login.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LoginPrompt {
+    /// Pass to [`Request::LoginWait`] / [`Request::LoginPaste`].
+    pub login_id: String,
+    /// The profile being logged in.
+    pub profile: String,
+    /// The URL to open in a browser (code flow) or the verification URI
+    /// (device flow).
+    pub url: Option<String>,
+    /// Device flow: the code the user types at `url`.
+    pub user_code: Option<String>,
+    /// Device flow: `url` with the code filled in, when the server gave one.
+    pub url_complete: Option<String>,
+    /// Paste mode: the daemon expects [`Request::LoginPaste`].
+    pub expects_paste: bool,
+    /// Seconds until the login attempt is abandoned.
+    pub expires_in: u64,
+}
+
+/// The daemon's state, for `wrs-token status`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StatusReport {
+    /// The daemon's crate version.
+    pub daemon_version: String,
+    /// The daemon's [`PROTOCOL_VERSION`].
+    pub protocol_version: u32,
+    /// The daemon's process id.
+    pub pid: u32,
+    /// Seconds since the daemon started.
+    pub uptime_secs: u64,
+    /// The socket the daemon listens on.
+    pub socket: String,
+    /// One entry per configured profile.
+    pub profiles: Vec<ProfileStatus>,
+}
+
+/// One profile's session, for `wrs-token status`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProfileStatus {
+    /// Profile name.
+    pub name: String,
+    /// Where the session is.
+    pub state: SessionState,
+    /// Expiry of the cached access token (Unix seconds), if any.
+    pub expires_at: Option<u64>,
+    /// When the next renewal is due (Unix seconds), if scheduled.
+    pub next_refresh_at: Option<u64>,
+    /// The last error seen, if the session is not healthy.
+    pub last_error: Option<String>,
+}
+
+/// The life of one profile's session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SessionState {
+    /// No tokens.
+    LoggedOut,
+    /// A valid access token or a refresh token is at hand.
+    Active,
+    /// A request to the token endpoint is under way.
+    Refreshing,
+    /// The refresh token was rejected; the user must log in again.
+    NeedsLogin,
+    /// Renewal keeps failing for a transient reason; retrying with backoff.
+    BackingOff,
+}
+
+/// One configured profile, for `wrs-token profile list` via the daemon.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProfileSummary {
+    /// Profile name.
+    pub name: String,
+    /// Whether it is the default profile.
+    pub is_default: bool,
+    /// The issuer or token endpoint, for display.
+    pub server: String,
+    /// Where the session is.
+    pub state: SessionState,
+}
+
+/// A failed request: what went wrong, in words and as a kind a program can
+/// match on. Frozen: see the module doc.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ErrorResponse {
+    /// What kind of failure this is.
+    pub kind: ErrorKind,
+    /// One line for a human.
+    pub message: String,
+    /// What to do about it, when there is something to do.
+    pub hint: Option<String>,
+    /// The RFC 6749 `error` code when the authorization server gave one.
+    pub oauth_error: Option<String>,
+    /// The responder's [`PROTOCOL_VERSION`].
+    pub protocol_version: u32,
+}
+
+impl ErrorResponse {
+    /// An error of `kind` with a message and no hint.
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        ErrorResponse {
+            kind,
+            message: message.into(),
+            hint: None,
+            oauth_error: None,
+            protocol_version: PROTOCOL_VERSION,
+        }
+    }
+
+    /// Adds a hint.
+    pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+
+    /// Adds the authorization server's RFC 6749 error code.
+    pub fn with_oauth_error(mut self, code: impl Into<String>) -> Self {
+        self.oauth_error = Some(code.into());
+        self
+    }
+}
+
+impl std::fmt::Display for ErrorResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for ErrorResponse {}
+
+/// Failure kinds. Clients map them to exit codes (see the client's docs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    /// The session has no usable refresh token: run `wrs-token login`.
+    LoginRequired,
+    /// No profile of that name is configured.
+    UnknownProfile,
+    /// No profile is configured at all, or none is the default.
+    NoProfile,
+    /// The authorization server refused (see `oauth_error`).
+    AuthorizationServer,
+    /// The authorization server could not be reached or answered garbage.
+    Network,
+    /// Client and daemon speak different protocol versions.
+    VersionMismatch,
+    /// The daemon is at its connection limit or a conflicting operation
+    /// (another login for the profile) is under way.
+    Busy,
+    /// The request could not be decoded.
+    BadRequest,
+    /// The configuration is invalid.
+    Config,
+    /// The secret store (keyring or file) failed.
+    Store,
+    /// A login did not complete in time or was abandoned.
+    LoginFailed,
+    /// A bug in the daemon.
+    Internal,
+}
