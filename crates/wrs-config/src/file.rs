@@ -1,0 +1,358 @@
+//! Reading and writing the TOML file.
+//!
+//! ```toml
+//! default = "plm"
+//!
+//! [profiles.plm]
+//! issuer = "https://sso.example.com"
+//! client_id = "wrs-cli"
+//! scopes = ["openid", "WINDCHILL_READ"]
+//! resource = "https://plm.example.com/Windchill/oauth/servlet/odata/"
+//! ```
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::{Profile, ProfileError};
+
+/// The whole configuration file.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// The profile used when none is named.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default: Option<String>,
+    /// Profiles by name.
+    #[serde(default)]
+    pub profiles: BTreeMap<String, Profile>,
+}
+
+/// Why the configuration could not be read or written.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file exists but could not be read, or could not be written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML or does not fit the schema.
+    #[error("{path}:{line}:{column}: {message}{}", near.as_ref().map(|n| format!(" (in `{n}`)")).unwrap_or_default())]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line of the problem.
+        line: usize,
+        /// 1-based column of the problem.
+        column: usize,
+        /// The offending line, trimmed, when it names a key.
+        near: Option<String>,
+        /// What is wrong (names the key for unknown or mistyped keys).
+        message: String,
+    },
+    /// A profile parses but cannot work.
+    #[error("{path}: {source}")]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with which profile.
+        source: ProfileError,
+    },
+    /// `default` names a profile that does not exist.
+    #[error("{path}: default profile {name:?} is not defined")]
+    UnknownDefault {
+        /// The file.
+        path: PathBuf,
+        /// The name.
+        name: String,
+    },
+}
+
+impl Config {
+    /// Reads and validates the file. A missing file is an empty
+    /// configuration, not an error: a fresh install has none.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Config::default()),
+            Err(source) => {
+                return Err(ConfigError::Io {
+                    path: path.to_owned(),
+                    source,
+                });
+            }
+        };
+        Self::parse(path, &text)
+    }
+
+    /// Parses and validates `text`, naming `path` in errors.
+    pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
+        let config: Config = toml::from_str(text).map_err(|e| parse_error(path, text, &e))?;
+        config.validate(path)?;
+        Ok(config)
+    }
+
+    fn validate(&self, path: &Path) -> Result<(), ConfigError> {
+        for (name, profile) in &self.profiles {
+            profile
+                .validate(name)
+                .map_err(|source| ConfigError::Invalid {
+                    path: path.to_owned(),
+                    source,
+                })?;
+        }
+        if let Some(name) = &self.default
+            && !self.profiles.contains_key(name)
+        {
+            return Err(ConfigError::UnknownDefault {
+                path: path.to_owned(),
+                name: name.clone(),
+            });
+        }
+        Ok(())
+    }
+
+    /// The profile to use when `name` is `None`: the `default`, or the only
+    /// profile there is.
+    pub fn resolve_name<'a>(&'a self, name: Option<&'a str>) -> Option<&'a str> {
+        match name {
+            Some(n) => Some(n),
+            None => self.default.as_deref().or_else(|| {
+                if self.profiles.len() == 1 {
+                    self.profiles.keys().next().map(String::as_str)
+                } else {
+                    None
+                }
+            }),
+        }
+    }
+
+    /// Writes the file atomically (temp file, fsync, rename) with mode 0600,
+    /// creating its directory (0700) when needed.
+    pub fn save(&self, path: &Path) -> Result<(), ConfigError> {
+        self.validate(path)?;
+        let io = |source| ConfigError::Io {
+            path: path.to_owned(),
+            source,
+        };
+        let text = toml::to_string_pretty(self).map_err(|e| io(std::io::Error::other(e)))?;
+        let dir = path
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        create_private_dir(dir).map_err(io)?;
+        let mut tmp = tempfile_in(dir).map_err(io)?;
+        let header = "# wrs-token configuration. Secrets are not kept here: see `wrs-token profile show`.\n\n";
+        tmp.1.write_all(header.as_bytes()).map_err(io)?;
+        tmp.1.write_all(text.as_bytes()).map_err(io)?;
+        tmp.1.sync_all().map_err(io)?;
+        std::fs::rename(&tmp.0, path).map_err(|e| {
+            let _ = std::fs::remove_file(&tmp.0);
+            io(e)
+        })?;
+        // Make the rename itself durable.
+        if let Ok(d) = std::fs::File::open(dir) {
+            let _ = d.sync_all();
+        }
+        Ok(())
+    }
+}
+
+fn parse_error(path: &Path, text: &str, err: &toml::de::Error) -> ConfigError {
+    let offset = err.span().map(|s| s.start).unwrap_or(0).min(text.len());
+    let before = &text[..offset];
+    let line = before.matches('\n').count() + 1;
+    let column = before
+        .rsplit('\n')
+        .next()
+        .map(|l| l.chars().count())
+        .unwrap_or(0)
+        + 1;
+    let near = text
+        .lines()
+        .nth(line - 1)
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(str::to_owned);
+    ConfigError::Parse {
+        path: path.to_owned(),
+        line,
+        column,
+        near,
+        message: err.message().trim().to_owned(),
+    }
+}
+
+fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    if dir.is_dir() {
+        return Ok(());
+    }
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir)
+}
+
+/// A new file beside the target, readable by the owner only from the start
+/// (no window where it is world-readable).
+fn tempfile_in(dir: &Path) -> std::io::Result<(PathBuf, std::fs::File)> {
+    for attempt in 0..100u32 {
+        let name = format!(".config.toml.{}.{attempt}.tmp", std::process::id());
+        let path = dir.join(name);
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        match options.open(&path) {
+            Ok(file) => return Ok((path, file)),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Err(std::io::Error::other("cannot create a temporary file"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{ClientAuth, Grant};
+
+    const GOOD: &str = r#"
+default = "plm"
+
+[profiles.plm]
+issuer = "https://sso.example.com"
+client_id = "wrs-cli"
+scopes = ["openid", "WINDCHILL_READ"]
+resource = "https://plm.example.com/Windchill/oauth/servlet/odata/"
+
+[profiles.ci]
+token_endpoint = "https://sso.example.com/as/token.oauth2"
+client_id = "wrs-ci"
+grant = "client-credentials"
+auth = "post"
+store = "memory"
+"#;
+
+    #[test]
+    fn a_full_file_parses() {
+        let c = Config::parse(Path::new("c.toml"), GOOD).unwrap();
+        assert_eq!(c.default.as_deref(), Some("plm"));
+        assert_eq!(c.profiles["plm"].scopes, vec!["openid", "WINDCHILL_READ"]);
+        assert_eq!(c.profiles["ci"].grant, Grant::ClientCredentials);
+        assert_eq!(c.profiles["ci"].auth, ClientAuth::Post);
+        assert_eq!(
+            c.profiles["plm"].auth,
+            ClientAuth::Basic,
+            "basic is PingFederate's default"
+        );
+    }
+
+    #[test]
+    fn a_typo_names_file_line_and_key() {
+        let text = GOOD.replace("client_id = \"wrs-ci\"", "clientid = \"wrs-ci\"");
+        let err =
+            Config::parse(Path::new("/home/u/.config/wrs-token/config.toml"), &text).unwrap_err();
+        let msg = err.to_string();
+        assert!(
+            msg.starts_with("/home/u/.config/wrs-token/config.toml:"),
+            "{msg}"
+        );
+        assert!(msg.contains("clientid"), "{msg}");
+        match err {
+            ConfigError::Parse { line, .. } => assert_eq!(line, 12, "{msg}"),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_wrong_type_names_the_line() {
+        let text = GOOD.replace("scopes = [\"openid\", \"WINDCHILL_READ\"]", "scopes = 5");
+        let msg = Config::parse(Path::new("c.toml"), &text)
+            .unwrap_err()
+            .to_string();
+        assert!(msg.starts_with("c.toml:7:"), "{msg}");
+        assert!(msg.contains("scopes"), "{msg}");
+    }
+
+    #[test]
+    fn broken_toml_is_a_parse_error_not_a_panic() {
+        for text in [
+            "[profiles.plm",
+            "default = ",
+            "\u{0}",
+            "[profiles]\nplm = 3",
+        ] {
+            assert!(
+                matches!(
+                    Config::parse(Path::new("c"), text),
+                    Err(ConfigError::Parse { .. })
+                ),
+                "{text:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn default_must_exist() {
+        let text = GOOD.replace("default = \"plm\"", "default = \"nope\"");
+        assert!(matches!(
+            Config::parse(Path::new("c"), &text),
+            Err(ConfigError::UnknownDefault { .. })
+        ));
+    }
+
+    #[test]
+    fn a_missing_file_is_an_empty_config() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(
+            Config::load(&dir.path().join("none.toml")).unwrap(),
+            Config::default()
+        );
+    }
+
+    #[test]
+    fn save_then_load_round_trips_with_private_permissions() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sub/config.toml");
+        let c = Config::parse(Path::new("c"), GOOD).unwrap();
+        c.save(&path).unwrap();
+        assert_eq!(Config::load(&path).unwrap(), c);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            assert_eq!(
+                std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+                0o600
+            );
+            assert_eq!(
+                std::fs::metadata(path.parent().unwrap())
+                    .unwrap()
+                    .permissions()
+                    .mode()
+                    & 0o777,
+                0o700
+            );
+        }
+        let leftovers: Vec<_> = std::fs::read_dir(path.parent().unwrap()).unwrap().collect();
+        assert_eq!(leftovers.len(), 1, "no temp files left behind");
+    }
+
+    #[test]
+    fn resolve_name_prefers_explicit_then_default_then_only() {
+        let c = Config::parse(Path::new("c"), GOOD).unwrap();
+        assert_eq!(c.resolve_name(Some("ci")), Some("ci"));
+        assert_eq!(c.resolve_name(None), Some("plm"));
+        let mut one = c.clone();
+        one.default = None;
+        assert_eq!(one.resolve_name(None), None, "two profiles, no default");
+        one.profiles.remove("ci");
+        assert_eq!(one.resolve_name(None), Some("plm"));
+    }
+}

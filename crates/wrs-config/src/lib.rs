@@ -1,0 +1,19 @@
+//! wrs-token configuration: where the file lives, what a profile is, and
+//! how the file is read (with errors that name file, line and key) and
+//! written (atomically, 0600).
+//!
+//! Shared by the thin client (`wrs-token profile …`) and the daemon, so it
+//! is synchronous and small. Secrets are never part of the configuration: a
+//! profile only names the store that holds its refresh token and client
+//! secret.
+#![deny(missing_docs)]
+
+mod file;
+mod paths;
+mod profile;
+
+pub use file::{Config, ConfigError};
+pub use paths::{CONFIG_ENV, Paths};
+pub use profile::{
+    ClientAuth, Grant, Profile, ProfileError, RedirectMode, StoreKind, validate_profile_name,
+};

@@ -1,0 +1,332 @@
+//! One profile: an authorization server, a client registration, and how to
+//! get and keep its tokens.
+
+use serde::{Deserialize, Serialize};
+
+/// How the client authenticates at the token endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClientAuth {
+    /// `client_secret_basic`: HTTP Basic (PingFederate's default).
+    #[default]
+    Basic,
+    /// `client_secret_post`: id and secret in the form body.
+    Post,
+    /// A public client: no secret, PKCE only.
+    None,
+}
+
+/// How the profile obtains its first tokens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Grant {
+    /// Authorization code with PKCE in a browser.
+    #[default]
+    Code,
+    /// Device authorization grant (RFC 8628).
+    Device,
+    /// Client credentials: no user, no refresh token.
+    ClientCredentials,
+}
+
+/// Where the profile's refresh token and client secret are kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StoreKind {
+    /// The OS keyring (Secret Service, Keychain, Credential Manager).
+    #[default]
+    Keyring,
+    /// An opt-in file (0600, atomic writes) for hosts without a keyring.
+    File,
+    /// Process memory only: lost when the daemon stops (CI, tests).
+    Memory,
+}
+
+/// How the authorization code comes back to us.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RedirectMode {
+    /// Loopback on 127.0.0.1 with an ephemeral port (RFC 8252).
+    LoopbackAnyPort,
+    /// A registered loopback URI with a fixed port.
+    LoopbackFixed(String),
+    /// A registered URI that is not loopback: the user pastes where they
+    /// landed.
+    Paste(String),
+}
+
+/// A profile as written in the config file.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Profile {
+    /// Issuer URL; endpoints come from its discovery document.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issuer: Option<String>,
+    /// Explicit authorization endpoint (instead of discovery).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authorization_endpoint: Option<String>,
+    /// Explicit token endpoint (instead of discovery).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_endpoint: Option<String>,
+    /// Explicit revocation endpoint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revocation_endpoint: Option<String>,
+    /// Explicit device authorization endpoint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_authorization_endpoint: Option<String>,
+    /// The registered client id.
+    pub client_id: String,
+    /// Client authentication method.
+    #[serde(default)]
+    pub auth: ClientAuth,
+    /// Scopes to request.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub scopes: Vec<String>,
+    /// How tokens are first obtained.
+    #[serde(default)]
+    pub grant: Grant,
+    /// A registered redirect URI; absent means loopback on any port.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redirect_uri: Option<String>,
+    /// Extra CA bundle (PEM) trusted besides the system roots.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_file: Option<String>,
+    /// The Windchill OData root this profile's tokens are for; also used to
+    /// pick the profile for a URL (git, curl).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource: Option<String>,
+    /// Where secrets are kept.
+    #[serde(default)]
+    pub store: StoreKind,
+    /// Minimum remaining validity, in seconds, of a token handed out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_ttl: Option<u64>,
+}
+
+/// A profile that cannot work as written.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ProfileError {
+    /// The name has characters that do not fit a keyring entry or a file name.
+    #[error("invalid profile name {0:?}: use letters, digits, '.', '_' or '-' (at most 64)")]
+    BadName(String),
+    /// Neither discovery nor the endpoints the grant needs.
+    #[error("profile {profile:?} needs `issuer` or {needed}")]
+    NoEndpoints {
+        /// The profile.
+        profile: String,
+        /// What is missing.
+        needed: &'static str,
+    },
+    /// A field's value is unusable.
+    #[error("profile {profile:?}: {key} {problem}")]
+    BadValue {
+        /// The profile.
+        profile: String,
+        /// The key.
+        key: &'static str,
+        /// What is wrong.
+        problem: String,
+    },
+}
+
+/// Checks a profile name.
+pub fn validate_profile_name(name: &str) -> Result<(), ProfileError> {
+    let ok = !name.is_empty()
+        && name.len() <= 64
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+        && !name.starts_with('.');
+    if ok {
+        Ok(())
+    } else {
+        Err(ProfileError::BadName(name.to_owned()))
+    }
+}
+
+impl Profile {
+    /// Checks the profile for what a parser cannot: endpoints the grant
+    /// needs, URL schemes, a consistent client auth.
+    pub fn validate(&self, name: &str) -> Result<(), ProfileError> {
+        validate_profile_name(name)?;
+        let bad = |key: &'static str, problem: String| ProfileError::BadValue {
+            profile: name.to_owned(),
+            key,
+            problem,
+        };
+        if self.client_id.trim().is_empty() {
+            return Err(bad("client_id", "is empty".into()));
+        }
+        if self.issuer.is_none() {
+            let (ok, needed) = match self.grant {
+                Grant::ClientCredentials => (self.token_endpoint.is_some(), "`token_endpoint`"),
+                Grant::Device => (
+                    self.token_endpoint.is_some() && self.device_authorization_endpoint.is_some(),
+                    "`device_authorization_endpoint` and `token_endpoint`",
+                ),
+                Grant::Code => (
+                    self.token_endpoint.is_some() && self.authorization_endpoint.is_some(),
+                    "`authorization_endpoint` and `token_endpoint`",
+                ),
+            };
+            if !ok {
+                return Err(ProfileError::NoEndpoints {
+                    profile: name.to_owned(),
+                    needed,
+                });
+            }
+        }
+        for (key, value) in [
+            ("issuer", &self.issuer),
+            ("authorization_endpoint", &self.authorization_endpoint),
+            ("token_endpoint", &self.token_endpoint),
+            ("revocation_endpoint", &self.revocation_endpoint),
+            (
+                "device_authorization_endpoint",
+                &self.device_authorization_endpoint,
+            ),
+            ("resource", &self.resource),
+        ] {
+            if let Some(v) = value
+                && !(v.starts_with("https://") || v.starts_with("http://"))
+            {
+                return Err(bad(key, format!("must be an http(s) URL, got {v:?}")));
+            }
+        }
+        if let Some(uri) = &self.redirect_uri
+            && !uri.contains("://")
+        {
+            return Err(bad(
+                "redirect_uri",
+                format!("must be an absolute URI, got {uri:?}"),
+            ));
+        }
+        if self.grant == Grant::ClientCredentials && self.auth == ClientAuth::None {
+            return Err(bad(
+                "auth",
+                "cannot be `none` with the client-credentials grant".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// How the authorization code will come back.
+    pub fn redirect_mode(&self) -> RedirectMode {
+        match &self.redirect_uri {
+            None => RedirectMode::LoopbackAnyPort,
+            Some(uri) if is_loopback_uri(uri) => RedirectMode::LoopbackFixed(uri.clone()),
+            Some(uri) => RedirectMode::Paste(uri.clone()),
+        }
+    }
+
+    /// The issuer, or the token endpoint, for display.
+    pub fn server(&self) -> &str {
+        self.issuer
+            .as_deref()
+            .or(self.token_endpoint.as_deref())
+            .unwrap_or("")
+    }
+
+    /// Whether a client secret is needed.
+    pub fn needs_client_secret(&self) -> bool {
+        self.auth != ClientAuth::None
+    }
+}
+
+fn is_loopback_uri(uri: &str) -> bool {
+    let rest = match uri.strip_prefix("http://") {
+        Some(r) => r,
+        None => return false,
+    };
+    let host = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let host = if let Some(v6) = host.strip_prefix('[') {
+        v6.split(']').next().unwrap_or("")
+    } else {
+        host.split(':').next().unwrap_or("")
+    };
+    matches!(host, "127.0.0.1" | "localhost" | "::1")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn code_profile() -> Profile {
+        Profile {
+            issuer: Some("https://sso.example.com".into()),
+            client_id: "wrs".into(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn names_are_restricted_to_safe_characters() {
+        for good in ["plm", "plm-prod", "a.b_c", "X9"] {
+            assert!(validate_profile_name(good).is_ok(), "{good}");
+        }
+        for bad in ["", "a b", "../x", ".hidden", "a/b", &"x".repeat(65)] {
+            assert!(validate_profile_name(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn explicit_endpoints_must_cover_the_grant() {
+        let mut p = Profile {
+            client_id: "c".into(),
+            token_endpoint: Some("https://as/token".into()),
+            ..Default::default()
+        };
+        assert!(matches!(
+            p.validate("x"),
+            Err(ProfileError::NoEndpoints { .. })
+        ));
+        p.grant = Grant::ClientCredentials;
+        assert!(p.validate("x").is_ok());
+        p.grant = Grant::Device;
+        assert!(p.validate("x").is_err());
+        p.device_authorization_endpoint = Some("https://as/device".into());
+        assert!(p.validate("x").is_ok());
+    }
+
+    #[test]
+    fn bad_urls_and_empty_client_id_are_named() {
+        let mut p = code_profile();
+        p.ca_file = None;
+        p.resource = Some("plm.example.com".into());
+        let err = p.validate("x").unwrap_err().to_string();
+        assert!(err.contains("resource"), "{err}");
+        let p = Profile {
+            client_id: " ".into(),
+            ..code_profile()
+        };
+        assert!(
+            p.validate("x")
+                .unwrap_err()
+                .to_string()
+                .contains("client_id")
+        );
+    }
+
+    #[test]
+    fn redirect_mode_tells_loopback_from_paste() {
+        let mut p = code_profile();
+        assert_eq!(p.redirect_mode(), RedirectMode::LoopbackAnyPort);
+        p.redirect_uri = Some("http://127.0.0.1:8765/cb".into());
+        assert!(matches!(p.redirect_mode(), RedirectMode::LoopbackFixed(_)));
+        p.redirect_uri = Some("http://localhost/cb".into());
+        assert!(matches!(p.redirect_mode(), RedirectMode::LoopbackFixed(_)));
+        p.redirect_uri = Some("https://oauth.pstmn.io/v1/callback".into());
+        assert!(matches!(p.redirect_mode(), RedirectMode::Paste(_)));
+        p.redirect_uri = Some("http://127.0.0.1.evil.com/cb".into());
+        assert!(matches!(p.redirect_mode(), RedirectMode::Paste(_)));
+    }
+
+    #[test]
+    fn public_client_cannot_use_client_credentials() {
+        let p = Profile {
+            grant: Grant::ClientCredentials,
+            auth: ClientAuth::None,
+            ..code_profile()
+        };
+        assert!(p.validate("x").is_err());
+    }
+}
