@@ -1,0 +1,163 @@
+//! The OS keyring, through `keyring-core` and the platform's store crate.
+//!
+//! The store object is ours, not `keyring-core`'s process-global default,
+//! so tests and several stores can coexist. Entries are named service
+//! `wrs-token:<profile>`, user `refresh_token` / `client_secret`.
+
+use std::sync::Arc;
+
+use keyring_core::{CredentialStore, Entry, Error};
+use wrs_proto::Secret;
+
+use crate::{SecretKind, SecretStore, StoreError};
+
+const BACKEND: &str = "the OS keyring";
+
+/// Secrets in the OS keyring.
+pub struct KeyringStore {
+    store: Arc<CredentialStore>,
+}
+
+impl KeyringStore {
+    /// Connects to the platform keyring. On Linux this opens a D-Bus
+    /// connection to the Secret Service: do it after any fork.
+    pub fn open() -> Result<Self, StoreError> {
+        let store = platform_store().map_err(|e| map_error(e, "open"))?;
+        Ok(KeyringStore { store })
+    }
+
+    fn entry(&self, profile: &str, kind: SecretKind) -> Result<Entry, StoreError> {
+        Entry::new_in_store(&self.store, &format!("wrs-token:{profile}"), kind.as_str())
+            .map_err(|e| map_error(e, "address"))
+    }
+}
+
+#[cfg(target_os = "linux")]
+fn platform_store() -> keyring_core::Result<Arc<CredentialStore>> {
+    Ok(zbus_secret_service_keyring_store::Store::new()?)
+}
+
+#[cfg(target_os = "macos")]
+fn platform_store() -> keyring_core::Result<Arc<CredentialStore>> {
+    Ok(apple_native_keyring_store::keychain::Store::new()?)
+}
+
+#[cfg(windows)]
+fn platform_store() -> keyring_core::Result<Arc<CredentialStore>> {
+    Ok(windows_native_keyring_store::Store::new()?)
+}
+
+#[cfg(not(any(target_os = "linux", target_os = "macos", windows)))]
+fn platform_store() -> keyring_core::Result<Arc<CredentialStore>> {
+    Err(Error::NotSupportedByStore(
+        "no keyring backend for this platform".into(),
+    ))
+}
+
+/// Turns a keyring error into ours. Some keyring errors carry the stored
+/// bytes; those are dropped here so a secret can never reach a message.
+fn map_error(err: Error, op: &str) -> StoreError {
+    match err {
+        Error::NoStorageAccess(e) => StoreError::Locked {
+            backend: BACKEND,
+            detail: e.to_string(),
+        },
+        Error::PlatformFailure(e) if op == "open" => StoreError::Unavailable {
+            backend: BACKEND,
+            detail: e.to_string(),
+        },
+        Error::PlatformFailure(e) => StoreError::Backend {
+            backend: BACKEND,
+            detail: format!("{op}: {e}"),
+        },
+        Error::BadEncoding(_) | Error::BadDataFormat(..) => StoreError::Corrupt {
+            what: "a keyring entry".into(),
+            detail: "not valid UTF-8 text".into(),
+        },
+        Error::Ambiguous(entries) => StoreError::Backend {
+            backend: BACKEND,
+            detail: format!(
+                "{} entries match; remove the duplicates in the keyring manager",
+                entries.len()
+            ),
+        },
+        Error::NotSupportedByStore(why) => StoreError::Unavailable {
+            backend: BACKEND,
+            detail: why,
+        },
+        other => StoreError::Backend {
+            backend: BACKEND,
+            detail: format!("{op}: {other}"),
+        },
+    }
+}
+
+impl SecretStore for KeyringStore {
+    fn get(&self, profile: &str, kind: SecretKind) -> Result<Option<Secret>, StoreError> {
+        match self.entry(profile, kind)?.get_password() {
+            Ok(value) => Ok(Some(Secret::new(value))),
+            Err(Error::NoEntry) => Ok(None),
+            Err(e) => Err(map_error(e, "read")),
+        }
+    }
+
+    fn set(&self, profile: &str, kind: SecretKind, value: &Secret) -> Result<(), StoreError> {
+        self.entry(profile, kind)?
+            .set_password(value.expose())
+            .map_err(|e| map_error(e, "write"))
+    }
+
+    fn delete(&self, profile: &str, kind: SecretKind) -> Result<(), StoreError> {
+        match self.entry(profile, kind)?.delete_credential() {
+            Ok(()) | Err(Error::NoEntry) => Ok(()),
+            Err(e) => Err(map_error(e, "delete")),
+        }
+    }
+
+    fn describe(&self) -> String {
+        format!("keyring ({})", self.store.vendor())
+    }
+}
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests {
+    use super::*;
+
+    /// Runs against the real Secret Service when one is reachable
+    /// (`scripts/test` runs the suite under `dbus-run-session` with an
+    /// unlocked gnome-keyring); elsewhere it checks that the failure is a
+    /// clear "unavailable" error rather than a panic or a silent fallback.
+    #[test]
+    fn keyring_store_meets_the_contract_or_says_it_is_unavailable() {
+        let have_bus = std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_some();
+        match KeyringStore::open() {
+            Ok(store) => match store.get("wrs-store-probe", SecretKind::RefreshToken) {
+                Ok(_) => crate::contract::check(&store),
+                Err(e) => {
+                    assert!(
+                        !have_bus || std::env::var_os("WRS_TEST_REQUIRE_KEYRING").is_none(),
+                        "{e}"
+                    );
+                    assert!(
+                        matches!(e, StoreError::Locked { .. } | StoreError::Backend { .. }),
+                        "{e:?}"
+                    );
+                }
+            },
+            Err(e) => {
+                assert!(
+                    std::env::var_os("WRS_TEST_REQUIRE_KEYRING").is_none(),
+                    "keyring required: {e}"
+                );
+                assert!(
+                    matches!(
+                        e,
+                        StoreError::Unavailable { .. } | StoreError::Locked { .. }
+                    ),
+                    "{e:?}"
+                );
+                assert!(e.hint().contains("--store file"));
+            }
+        }
+    }
+}
