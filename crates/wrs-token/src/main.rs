@@ -1,1 +1,31 @@
-fn main() {}
+//! `wrs-token`: see the library crate for what it does and its exit codes.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use clap::Parser;
+use wrs_token::cli::Cli;
+use wrs_token::exit::Exit;
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // Help and version go to stdout with 0; errors to stderr with 2.
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() {
+                Exit::Usage.code()
+            } else {
+                Exit::Success.code()
+            });
+        }
+    };
+    match wrs_token::run(cli) {
+        Ok(()) => Exit::Success.into(),
+        Err(failure) => {
+            // eprintln! would panic if stderr is closed.
+            let _ = std::io::stderr().write_all(failure.report().as_bytes());
+            failure.exit.into()
+        }
+    }
+}

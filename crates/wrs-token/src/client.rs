@@ -1,0 +1,316 @@
+//! Talking to the daemon: connect (starting it when allowed), send one
+//! request, read one response. Every command that needs the daemon goes
+//! through here, so connection policy (timeouts, autostart, error wording)
+//! lives in one place.
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use wrs_proto::endpoint::Endpoint;
+//! use wrs_token::client::Client;
+//!
+//! let client = Client::new(Endpoint::resolve()?);
+//! let token = client.get_token(Some("plm".into()), 10)?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+pub mod autostart;
+
+use std::io;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use interprocess::ConnectWaitMode;
+use interprocess::local_socket::prelude::*;
+use interprocess::local_socket::{ConnectOptions, GenericFilePath, Stream};
+use wrs_proto::endpoint::{Endpoint, EndpointError};
+use wrs_proto::frame::{read_frame, write_frame};
+use wrs_proto::{
+    ErrorResponse, Request, RequestEnvelope, Response, StatusReport, TokenReply, WireError,
+};
+
+pub use autostart::StartError;
+
+/// How long `connect` may wait for the daemon to accept (a full backlog).
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Bound on a [`Request::GetToken`] round trip. Generous because the daemon
+/// may have to refresh the token at the authorization server first.
+pub const TOKEN_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Bound on requests the daemon answers from memory (status, shutdown).
+pub const QUICK_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Why a request did not get a successful answer.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// The socket location could not be worked out.
+    #[error("cannot locate the daemon socket: {0}")]
+    Endpoint(#[from] EndpointError),
+    /// Nothing listens on the socket and starting the daemon was not allowed.
+    #[error("daemon not running (socket {})", socket.display())]
+    NotRunning {
+        /// The socket that did not answer.
+        socket: PathBuf,
+    },
+    /// Connecting failed for another reason than "nobody listens".
+    #[error("cannot connect to the daemon at {}: {source}", socket.display())]
+    Connect {
+        /// The socket.
+        socket: PathBuf,
+        /// What the OS said.
+        source: io::Error,
+    },
+    /// Starting the daemon failed.
+    #[error(transparent)]
+    Start(#[from] StartError),
+    /// The daemon accepted the connection but did not answer in time.
+    #[error("the daemon did not answer within {} s", timeout.as_secs())]
+    Timeout {
+        /// The bound that passed.
+        timeout: Duration,
+    },
+    /// The connection broke or carried bytes that are not a response.
+    #[error("bad exchange with the daemon: {0}")]
+    Wire(WireError),
+    /// The daemon closed the connection without answering.
+    #[error("the daemon closed the connection without answering")]
+    NoAnswer,
+    /// The daemon answered with an error.
+    #[error("{0}")]
+    Daemon(ErrorResponse),
+    /// The daemon answered with a response that does not fit the request.
+    #[error("the daemon answered a {request} request with {got}")]
+    Unexpected {
+        /// The request sent.
+        request: &'static str,
+        /// The response variant received.
+        got: &'static str,
+    },
+}
+
+impl ClientError {
+    /// Whether the daemon itself refused because of the protocol version,
+    /// or its answer could not be decoded (which is what a daemon of another
+    /// version looks like to us when its reply layout changed).
+    pub fn is_version_problem(&self) -> bool {
+        match self {
+            ClientError::Daemon(e) => e.kind == wrs_proto::ErrorKind::VersionMismatch,
+            ClientError::Wire(WireError::Decode(_) | WireError::TrailingBytes(_)) => true,
+            _ => false,
+        }
+    }
+}
+
+/// A connection to the daemon, good for one request.
+#[derive(Debug)]
+pub struct Connection {
+    stream: Stream,
+}
+
+impl Connection {
+    /// Sends `request` and reads the answer, each bounded by `timeout`.
+    /// [`Response::Error`] comes back as [`ClientError::Daemon`].
+    pub fn call(mut self, request: Request, timeout: Duration) -> Result<Response, ClientError> {
+        // A hung daemon must not hang the caller (a git or curl invocation).
+        self.stream
+            .set_recv_timeout(Some(timeout))
+            .and_then(|()| self.stream.set_send_timeout(Some(timeout)))
+            .map_err(|e| ClientError::Wire(WireError::Io(e)))?;
+        let envelope = RequestEnvelope::new(request);
+        write_frame(&mut self.stream, &envelope).map_err(|e| wire_error(e, timeout))?;
+        let body = read_frame(&mut self.stream)
+            .map_err(|e| wire_error(e, timeout))?
+            .ok_or(ClientError::NoAnswer)?;
+        match wrs_proto::frame::decode_binary::<Response>(&body).map_err(ClientError::Wire)? {
+            Response::Error(e) => Err(ClientError::Daemon(e)),
+            response => Ok(response),
+        }
+    }
+
+    /// The daemon's process id, where the OS tells it and the daemon runs
+    /// as the same user as we do (used to stop a daemon that no longer
+    /// understands our requests).
+    pub fn peer_pid(&self) -> Option<u32> {
+        platform::peer_pid(&self.stream)
+    }
+}
+
+fn wire_error(e: WireError, timeout: Duration) -> ClientError {
+    match e {
+        WireError::Io(io)
+            if matches!(
+                io.kind(),
+                io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+            ) =>
+        {
+            ClientError::Timeout { timeout }
+        }
+        other => ClientError::Wire(other),
+    }
+}
+
+/// Connects to the socket once, without starting anything. `Ok(None)`
+/// means nobody listens there (no socket, or a stale one).
+pub fn try_connect(endpoint: &Endpoint) -> Result<Option<Connection>, ClientError> {
+    let connect_error = |source| ClientError::Connect {
+        socket: endpoint.socket.clone(),
+        source,
+    };
+    let name = endpoint
+        .socket
+        .as_path()
+        .to_fs_name::<GenericFilePath>()
+        .map_err(connect_error)?;
+    match ConnectOptions::new()
+        .name(name)
+        .wait_mode(ConnectWaitMode::Timeout(CONNECT_TIMEOUT))
+        .connect_sync()
+    {
+        Ok(stream) => Ok(Some(Connection { stream })),
+        Err(e) if nobody_listens(&e) => Ok(None),
+        Err(e) => Err(connect_error(e)),
+    }
+}
+
+/// The connect errors that mean "no daemon there", as opposed to "a daemon
+/// we may not or cannot talk to".
+fn nobody_listens(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::NotFound | io::ErrorKind::ConnectionRefused
+    )
+}
+
+/// The daemon's address plus the policy for reaching it.
+#[derive(Debug, Clone)]
+pub struct Client {
+    endpoint: Endpoint,
+    autostart: bool,
+}
+
+impl Client {
+    /// A client for `endpoint` that starts the daemon when none answers.
+    pub fn new(endpoint: Endpoint) -> Self {
+        Client {
+            endpoint,
+            autostart: true,
+        }
+    }
+
+    /// Allows or forbids starting the daemon.
+    pub fn with_autostart(mut self, allowed: bool) -> Self {
+        self.autostart = allowed;
+        self
+    }
+
+    /// Where the daemon listens.
+    pub fn endpoint(&self) -> &Endpoint {
+        &self.endpoint
+    }
+
+    /// A connection to a running daemon, starting it first if none answers
+    /// and autostart is allowed.
+    pub fn connect(&self) -> Result<Connection, ClientError> {
+        if let Some(conn) = try_connect(&self.endpoint)? {
+            return Ok(conn);
+        }
+        if !self.autostart {
+            return Err(ClientError::NotRunning {
+                socket: self.endpoint.socket.clone(),
+            });
+        }
+        autostart::start(&self.endpoint)?;
+        // The launcher said the socket is bound: one more attempt, no loop.
+        try_connect(&self.endpoint)?.ok_or_else(|| {
+            StartError::NoAnswer {
+                socket: self.endpoint.socket.clone(),
+            }
+            .into()
+        })
+    }
+
+    /// One request, one response.
+    pub fn request(&self, request: Request, timeout: Duration) -> Result<Response, ClientError> {
+        self.connect()?.call(request, timeout)
+    }
+
+    /// A token for `profile` (the daemon's default when `None`) valid for at
+    /// least `min_ttl_secs` more seconds.
+    pub fn get_token(
+        &self,
+        profile: Option<String>,
+        min_ttl_secs: u64,
+    ) -> Result<TokenReply, ClientError> {
+        let request = Request::GetToken {
+            profile,
+            min_ttl_secs,
+        };
+        match self.request(request, TOKEN_TIMEOUT)? {
+            Response::Token(reply) => Ok(reply),
+            other => Err(unexpected("get-token", &other)),
+        }
+    }
+
+    /// The daemon's status report.
+    pub fn status(&self) -> Result<StatusReport, ClientError> {
+        status_of(self.connect()?)
+    }
+}
+
+/// Asks an open connection for the daemon's status report.
+pub fn status_of(conn: Connection) -> Result<StatusReport, ClientError> {
+    match conn.call(Request::Status {}, QUICK_TIMEOUT)? {
+        Response::Status(report) => Ok(report),
+        other => Err(unexpected("status", &other)),
+    }
+}
+
+/// The error for a response that does not answer `request`.
+pub fn unexpected(request: &'static str, got: &Response) -> ClientError {
+    ClientError::Unexpected {
+        request,
+        got: response_name(got),
+    }
+}
+
+fn response_name(response: &Response) -> &'static str {
+    match response {
+        Response::Error(_) => "error",
+        Response::Token(_) => "token",
+        Response::Status(_) => "status",
+        Response::Invalidated { .. } => "invalidated",
+        Response::LoginStarted(_) => "login-started",
+        Response::LoginPending {} => "login-pending",
+        Response::LoginFinished { .. } => "login-finished",
+        Response::LoggedOut { .. } => "logged-out",
+        Response::Profiles(_) => "profiles",
+        Response::Reloaded { .. } => "reloaded",
+        Response::ShuttingDown {} => "shutting-down",
+    }
+}
+
+#[cfg(unix)]
+mod platform {
+    use interprocess::local_socket::Stream;
+    use interprocess::local_socket::traits::StreamCommon as _;
+
+    pub(super) fn peer_pid(stream: &Stream) -> Option<u32> {
+        let creds = stream.peer_creds().ok()?;
+        // Only a process of our own user is ours to signal.
+        if creds.euid()? != rustix::process::geteuid().as_raw() {
+            return None;
+        }
+        u32::try_from(creds.pid()?).ok()
+    }
+}
+
+#[cfg(not(unix))]
+mod platform {
+    use interprocess::local_socket::Stream;
+
+    pub(super) fn peer_pid(_stream: &Stream) -> Option<u32> {
+        // The pipe only admits our own user; the pid is not needed off Unix
+        // because stopping a daemon of another version is Unix-only for now.
+        None
+    }
+}

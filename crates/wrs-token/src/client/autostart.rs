@@ -1,0 +1,269 @@
+//! Starting the daemon when no one answers on the socket.
+//!
+//! We run `wrs-tokend --socket <path>` in its background mode: that process
+//! forks the daemon, waits until the daemon has bound the socket, and only
+//! then exits. Its exit status is the ready signal, so there is no
+//! sleep-and-hope here:
+//!
+//! | launcher exit | meaning | we |
+//! | --- | --- | --- |
+//! | 0 | the daemon is listening | connect |
+//! | 75 (`EX_TEMPFAIL`) | another daemon already runs (a race with another client) | connect |
+//! | other | the daemon could not start | report its stderr |
+//!
+//! The launcher is found through `WRS_TOKEND`, then beside our own
+//! executable, then on `PATH`.
+
+use std::ffi::OsString;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use wrs_proto::endpoint::Endpoint;
+
+/// Environment variable naming the daemon binary to start.
+pub const TOKEND_ENV: &str = "WRS_TOKEND";
+
+/// How long the launcher may take to report the daemon ready.
+pub const STARTUP_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// The launcher's exit status for "a daemon is already running".
+pub const EXIT_ALREADY_RUNNING: i32 = 75;
+
+/// How much of the launcher's stderr we keep for the error message.
+const STDERR_CAP: usize = 4096;
+
+/// Why the daemon could not be started.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The daemon binary is missing.
+    #[error("cannot start the daemon: {} not found", program.display())]
+    NotFound {
+        /// What we tried to run.
+        program: PathBuf,
+    },
+    /// The daemon binary could not be run.
+    #[error("cannot start the daemon {}: {source}", program.display())]
+    Spawn {
+        /// What we tried to run.
+        program: PathBuf,
+        /// What the OS said.
+        source: std::io::Error,
+    },
+    /// The launcher exited with a failure.
+    #[error("the daemon failed to start ({status}){}", detail(stderr))]
+    Failed {
+        /// The launcher's exit status.
+        status: ExitStatus,
+        /// What it wrote to stderr, trimmed.
+        stderr: String,
+    },
+    /// The launcher did not report within [`STARTUP_TIMEOUT`].
+    #[error("the daemon did not become ready within {} s", timeout.as_secs())]
+    TimedOut {
+        /// The bound that passed.
+        timeout: Duration,
+    },
+    /// The launcher reported success, but the socket does not answer.
+    #[error("the daemon started but nothing answers on {}", socket.display())]
+    NoAnswer {
+        /// The socket.
+        socket: PathBuf,
+    },
+}
+
+fn detail(stderr: &str) -> String {
+    if stderr.is_empty() {
+        String::new()
+    } else {
+        // One line on our stderr, whatever the launcher printed.
+        let joined: Vec<&str> = stderr
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .collect();
+        format!(": {}", joined.join("; "))
+    }
+}
+
+/// The daemon binary: `$WRS_TOKEND`, else `wrs-tokend` beside `current_exe`
+/// when it exists there, else `wrs-tokend` to be looked up on `PATH`.
+pub fn daemon_program(env_override: Option<OsString>, current_exe: Option<&Path>) -> PathBuf {
+    if let Some(program) = env_override.filter(|p| !p.is_empty()) {
+        return PathBuf::from(program);
+    }
+    let file_name = format!("wrs-tokend{}", std::env::consts::EXE_SUFFIX);
+    if let Some(beside) = current_exe
+        .and_then(Path::parent)
+        .map(|dir| dir.join(&file_name))
+        .filter(|p| p.is_file())
+    {
+        return beside;
+    }
+    PathBuf::from(file_name)
+}
+
+/// Starts the daemon for `endpoint` and returns once it listens (or another
+/// daemon already does).
+pub fn start(endpoint: &Endpoint) -> Result<(), StartError> {
+    let current_exe = std::env::current_exe().ok();
+    let program = daemon_program(std::env::var_os(TOKEND_ENV), current_exe.as_deref());
+    launch(&program, endpoint, STARTUP_TIMEOUT)
+}
+
+/// Runs `program --socket <socket>` and waits up to `timeout` for its verdict.
+pub fn launch(program: &Path, endpoint: &Endpoint, timeout: Duration) -> Result<(), StartError> {
+    let mut child = Command::new(program)
+        .arg("--socket")
+        .arg(&endpoint.socket)
+        .stdin(Stdio::null())
+        // Never hand the daemon our stdout: `TOKEN=$(wrs-token print)` would
+        // wait for the daemon to exit before the shell saw its output.
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|source| {
+            if source.kind() == std::io::ErrorKind::NotFound {
+                StartError::NotFound {
+                    program: program.to_path_buf(),
+                }
+            } else {
+                StartError::Spawn {
+                    program: program.to_path_buf(),
+                    source,
+                }
+            }
+        })?;
+    let stderr = StderrCollector::start(&mut child);
+    let status = wait_bounded(&mut child, program, timeout)?;
+    if status.success() || status.code() == Some(EXIT_ALREADY_RUNNING) {
+        return Ok(());
+    }
+    Err(StartError::Failed {
+        status,
+        stderr: stderr.finish(),
+    })
+}
+
+/// Waits for the launcher's exit, killing it when `timeout` passes first.
+fn wait_bounded(
+    child: &mut Child,
+    program: &Path,
+    timeout: Duration,
+) -> Result<ExitStatus, StartError> {
+    let deadline = Instant::now() + timeout;
+    // Polling the exit status is the portable way to bound a wait on a
+    // child; the poll interval grows so a quick launcher costs ~1 ms.
+    let mut pause = Duration::from_millis(1);
+    loop {
+        match child.try_wait() {
+            Ok(Some(status)) => return Ok(status),
+            Ok(None) if Instant::now() >= deadline => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(StartError::TimedOut { timeout });
+            }
+            Ok(None) => {
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(Duration::from_millis(20));
+            }
+            Err(source) => {
+                let _ = child.kill();
+                return Err(StartError::Spawn {
+                    program: program.to_path_buf(),
+                    source,
+                });
+            }
+        }
+    }
+}
+
+/// Reads the launcher's stderr on a thread. The forked daemon inherits the
+/// pipe, so end of file may never come while it runs: the reader is never
+/// joined, and [`StderrCollector::finish`] waits only briefly.
+struct StderrCollector {
+    buffer: Arc<Mutex<Vec<u8>>>,
+    done: Option<mpsc::Receiver<()>>,
+}
+
+impl StderrCollector {
+    fn start(child: &mut Child) -> Self {
+        let buffer = Arc::new(Mutex::new(Vec::new()));
+        let Some(mut pipe) = child.stderr.take() else {
+            return StderrCollector { buffer, done: None };
+        };
+        let (tx, rx) = mpsc::channel();
+        let sink = Arc::clone(&buffer);
+        let spawned = std::thread::Builder::new()
+            .name("tokend-stderr".into())
+            .spawn(move || {
+                let mut chunk = [0u8; 1024];
+                while let Ok(n @ 1..) = pipe.read(&mut chunk) {
+                    if let Ok(mut buf) = sink.lock() {
+                        let room = STDERR_CAP.saturating_sub(buf.len());
+                        buf.extend_from_slice(&chunk[..n.min(room)]);
+                    }
+                }
+                let _ = tx.send(());
+            });
+        StderrCollector {
+            buffer,
+            done: spawned.ok().map(|_| rx),
+        }
+    }
+
+    /// What the launcher wrote, once it closed stderr or after a short grace.
+    fn finish(self) -> String {
+        if let Some(done) = &self.done {
+            let _ = done.recv_timeout(Duration::from_millis(500));
+        }
+        let bytes = self.buffer.lock().map(|b| b.clone()).unwrap_or_default();
+        String::from_utf8_lossy(&bytes).trim().to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn env_override_wins() {
+        let p = daemon_program(
+            Some("/opt/x/tokend".into()),
+            Some(Path::new("/usr/bin/wrs-token")),
+        );
+        assert_eq!(p, PathBuf::from("/opt/x/tokend"));
+    }
+
+    #[test]
+    fn empty_override_is_ignored_and_path_lookup_is_the_last_resort() {
+        let p = daemon_program(
+            Some("".into()),
+            Some(Path::new("/nonexistent/dir/wrs-token")),
+        );
+        assert_eq!(
+            p,
+            PathBuf::from(format!("wrs-tokend{}", std::env::consts::EXE_SUFFIX))
+        );
+    }
+
+    #[test]
+    fn binary_beside_the_client_is_preferred_to_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let beside = dir
+            .path()
+            .join(format!("wrs-tokend{}", std::env::consts::EXE_SUFFIX));
+        std::fs::write(&beside, b"").unwrap();
+        let p = daemon_program(None, Some(&dir.path().join("wrs-token")));
+        assert_eq!(p, beside);
+    }
+
+    #[test]
+    fn failure_detail_is_one_line() {
+        assert_eq!(detail(""), "");
+        assert_eq!(detail("error: a\n\n  b  \n"), ": error: a; b");
+    }
+}

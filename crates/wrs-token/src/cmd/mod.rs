@@ -1,0 +1,6 @@
+//! One module per subcommand. Each exposes `run(…) -> Result<(), Failure>`
+//! and, where it prints something worth testing, a pure `render` function.
+
+pub mod daemon;
+pub mod print;
+pub mod status;

@@ -1,0 +1,142 @@
+//! Writing to stdout and formatting times.
+//!
+//! Output goes through [`write_stdout`], never `println!`: a reader that
+//! stops early (`wrs-token print | head -c1`) closes the pipe, and that is
+//! success, not a panic.
+
+use std::io::{self, Write};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use crate::exit::{Exit, Failure};
+
+/// Writes `bytes` to stdout and flushes. A closed pipe counts as success.
+pub fn write_stdout(bytes: &[u8]) -> Result<(), Failure> {
+    write_to(&mut io::stdout().lock(), bytes)
+}
+
+/// As [`write_stdout`], to any writer.
+pub fn write_to(out: &mut impl Write, bytes: &[u8]) -> Result<(), Failure> {
+    match out.write_all(bytes).and_then(|()| out.flush()) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
+        Err(e) => Err(Failure::new(
+            Exit::Failure,
+            format!("cannot write to stdout: {e}"),
+        )),
+    }
+}
+
+/// Now, in Unix seconds (wall clock, like the daemon's expiry times).
+pub fn now_unix() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+/// Seconds from `now` until `at`, never negative.
+pub fn secs_until(at: u64, now: u64) -> u64 {
+    at.saturating_sub(now)
+}
+
+/// Unix seconds as RFC 3339 UTC, e.g. `2026-11-28T09:15:00Z`.
+pub fn rfc3339(unix_secs: u64) -> String {
+    let days = unix_secs / 86_400;
+    let rem = unix_secs % 86_400;
+    let (year, month, day) = civil_from_days(days);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+/// Days since 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's
+/// `civil_from_days`, restricted to dates from 1970 on).
+fn civil_from_days(days: u64) -> (u64, u64, u64) {
+    let z = days + 719_468;
+    let era = z / 146_097;
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + u64::from(month <= 2);
+    (year, month, day)
+}
+
+/// A duration for people: `45s`, `4m 10s`, `2h 5m`, `3d 4h`.
+pub fn human_duration(secs: u64) -> String {
+    let (d, h, m, s) = (
+        secs / 86_400,
+        secs % 86_400 / 3600,
+        secs % 3600 / 60,
+        secs % 60,
+    );
+    match (d, h, m) {
+        (0, 0, 0) => format!("{s}s"),
+        (0, 0, _) => format!("{m}m {s}s"),
+        (0, _, _) => format!("{h}h {m}m"),
+        _ => format!("{d}d {h}h"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc3339_formats_utc_with_z() {
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
+        assert_eq!(rfc3339(1_700_000_000), "2023-11-14T22:13:20Z");
+        assert_eq!(rfc3339(4_102_444_799), "2099-12-31T23:59:59Z");
+        assert_eq!(rfc3339(1_803_859_200), "2027-03-01T00:00:00Z");
+    }
+
+    #[test]
+    fn remaining_time_is_never_negative() {
+        assert_eq!(secs_until(100, 40), 60);
+        assert_eq!(secs_until(100, 100), 0);
+        assert_eq!(secs_until(100, 5000), 0);
+    }
+
+    #[test]
+    fn durations_read_naturally() {
+        assert_eq!(human_duration(0), "0s");
+        assert_eq!(human_duration(45), "45s");
+        assert_eq!(human_duration(250), "4m 10s");
+        assert_eq!(human_duration(7_500), "2h 5m");
+        assert_eq!(human_duration(273_600), "3d 4h");
+    }
+
+    struct ClosedPipe;
+    impl Write for ClosedPipe {
+        fn write(&mut self, _: &[u8]) -> io::Result<usize> {
+            Err(io::ErrorKind::BrokenPipe.into())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    struct Full;
+    impl Write for Full {
+        fn write(&mut self, _: &[u8]) -> io::Result<usize> {
+            Err(io::Error::from_raw_os_error(28))
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn broken_pipe_is_success_but_other_write_errors_are_not() {
+        assert_eq!(write_to(&mut ClosedPipe, b"token\n"), Ok(()));
+        let err = write_to(&mut Full, b"token\n").unwrap_err();
+        assert_eq!(err.exit, Exit::Failure);
+        assert!(err.message.starts_with("cannot write to stdout"));
+    }
+}
