@@ -118,6 +118,23 @@ pub enum Request {
         /// The refresh token.
         refresh_token: Secret,
     },
+    /// Store a profile's client secret in the profile's secret store (the
+    /// config file never holds it). Answered by [`Response::SecretStored`].
+    SetClientSecret {
+        /// Profile name (required: the profile must exist in the config).
+        profile: String,
+        /// The client secret.
+        client_secret: Secret,
+    },
+    /// Forget everything the daemon keeps for a profile that is being
+    /// removed: tokens (revoking the refresh token unless `revoke` is false)
+    /// and the client secret. Answered by [`Response::LoggedOut`].
+    ForgetProfile {
+        /// Profile name.
+        profile: String,
+        /// Revoke the refresh token at the server first.
+        revoke: bool,
+    },
 }
 
 /// How an interactive login reaches the user.
@@ -183,6 +200,13 @@ pub enum Response {
     },
     /// Answers [`Request::Shutdown`].
     ShuttingDown {},
+    /// Answers [`Request::SetClientSecret`].
+    SecretStored {
+        /// The profile.
+        profile: String,
+        /// Where it went, for the user (e.g. "keyring (Secret Service)").
+        store: String,
+    },
 }
 
 /// An access token ready to use.

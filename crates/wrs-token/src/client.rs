@@ -286,6 +286,7 @@ fn response_name(response: &Response) -> &'static str {
         Response::Profiles(_) => "profiles",
         Response::Reloaded { .. } => "reloaded",
         Response::ShuttingDown {} => "shutting-down",
+        Response::SecretStored { .. } => "secret-stored",
     }
 }
 

@@ -64,6 +64,7 @@ fn sample_responses() -> Vec<Response> {
         Response::LoginPending {},
         Response::Profiles(vec![]),
         Response::ShuttingDown {},
+        Response::SecretStored { profile: "plm".into(), store: "memory".into() },
     ]
 }
 
