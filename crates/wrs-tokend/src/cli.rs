@@ -1,0 +1,107 @@
+//! Command-line arguments.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{ArgAction, Parser};
+
+#[cfg(unix)]
+use crate::server::Limits;
+use crate::source::TestSourceSpec;
+
+/// The wrs-token daemon: keeps access tokens ready for `wrs-token` and IDE
+/// plugins on a private local socket.
+///
+/// Without --foreground it detaches and exits 0 once the socket accepts
+/// connections, 75 if another daemon already serves this user, 1 on error.
+#[derive(Debug, Clone, Parser)]
+#[command(name = "wrs-tokend", version)]
+pub struct Cli {
+    /// Stay in the foreground and log to stderr (for systemd, launchd and
+    /// debugging). Implied when systemd passes a socket.
+    #[arg(long)]
+    pub foreground: bool,
+
+    /// Socket path [default: $WRS_TOKEN_SOCKET, else
+    /// $XDG_RUNTIME_DIR/wrs-token/agent.sock or a per-user temp dir]. Its
+    /// directory must be private to you (0700); it is created if missing.
+    #[arg(long, value_name = "PATH")]
+    pub socket: Option<PathBuf>,
+
+    /// More log output (-v debug, -vv trace); RUST_LOG adds directives.
+    #[arg(short, long, action = ArgAction::Count)]
+    pub verbose: u8,
+
+    /// Less log output (warnings and errors only).
+    #[arg(short, long, conflicts_with = "verbose")]
+    pub quiet: bool,
+
+    /// Time a client has to send a complete request or take an answer.
+    #[arg(long, hide = true, value_name = "MS", default_value_t = 5000)]
+    pub io_timeout_ms: u64,
+
+    /// Connections served at once; more wait in the listen backlog.
+    #[arg(long, hide = true, value_name = "N", default_value_t = 64)]
+    pub max_connections: usize,
+
+    /// TEST AID, never for real use: serve fake tokens
+    /// `wrs-test-<profile>-<n>` without an authorization server. SPEC is
+    /// `profile=NAME,...,lifetime=SECS,delay_ms=MS,fail=login_required|network|none`.
+    #[arg(long, hide = true, value_name = "SPEC")]
+    pub test_source: Option<TestSourceSpec>,
+}
+
+impl Cli {
+    /// The connection limits the flags ask for.
+    #[cfg(unix)]
+    pub fn limits(&self) -> Limits {
+        Limits {
+            max_connections: self.max_connections.max(1),
+            io_timeout: Duration::from_millis(self.io_timeout_ms.max(1)),
+            ..Limits::default()
+        }
+    }
+
+    /// The default log level the flags ask for.
+    pub fn log_level(&self) -> tracing::level_filters::LevelFilter {
+        use tracing::level_filters::LevelFilter;
+        match (self.quiet, self.verbose) {
+            (true, _) => LevelFilter::WARN,
+            (false, 0) => LevelFilter::INFO,
+            (false, 1) => LevelFilter::DEBUG,
+            (false, _) => LevelFilter::TRACE,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn test_flags_are_hidden_from_help() {
+        let help = Cli::command().render_long_help().to_string();
+        assert!(help.contains("--foreground") && help.contains("--socket"));
+        assert!(!help.contains("--test-source"), "{help}");
+        assert!(!help.contains("--io-timeout-ms"), "{help}");
+    }
+
+    #[test]
+    fn hidden_flags_parse() {
+        let cli = Cli::try_parse_from([
+            "wrs-tokend",
+            "--foreground",
+            "--io-timeout-ms",
+            "200",
+            "--test-source",
+            "profile=a,lifetime=7",
+            "-vv",
+        ])
+        .unwrap();
+        assert_eq!(cli.limits().io_timeout, Duration::from_millis(200));
+        assert_eq!(cli.test_source.unwrap().profiles, ["a"]);
+        assert_eq!(cli.verbose, 2);
+        assert!(Cli::try_parse_from(["wrs-tokend", "--test-source", "bogus"]).is_err());
+    }
+}

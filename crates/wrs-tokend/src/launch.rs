@@ -1,0 +1,174 @@
+//! The process: flags → (fork) → tracing → runtime → daemon → exit code.
+//!
+//! The order matters: the fork into the background happens before the
+//! tokio runtime (and its threads) exists; see [`crate::background`].
+
+use std::fs::File;
+use std::io::IsTerminal;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use tokio::signal::unix::{SignalKind, signal};
+use tracing_subscriber::EnvFilter;
+use wrs_proto::endpoint::Endpoint;
+
+use crate::activation;
+use crate::background::{self, Detached, ReadySignal};
+use crate::cli::Cli;
+use crate::clock::SystemClock;
+use crate::daemon::{Config, Daemon};
+use crate::session::Sessions;
+use crate::source::{NoProfiles, TestSource, TokenSource};
+use crate::trust;
+
+/// Runs the daemon process for `cli` and returns its exit code.
+pub fn main(cli: Cli) -> ExitCode {
+    harden();
+    let endpoint = match &cli.socket {
+        Some(path) => Endpoint::at(path),
+        None => Endpoint::resolve(),
+    };
+    let endpoint = match endpoint {
+        Ok(endpoint) => endpoint,
+        Err(e) => {
+            eprintln!("wrs-tokend: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+
+    let mut ready = ReadySignal::foreground();
+    let mut log = None;
+    // systemd's LISTEN_PID names this very process: forking would orphan
+    // the passed socket, so socket activation implies the foreground.
+    if !cli.foreground && !activation::socket_passed() {
+        // Checked before forking so the log file lands in a private place
+        // and a refusal is printed straight to the user.
+        if let Err(e) = trust::ensure_private_dir(&endpoint.dir) {
+            eprintln!("wrs-tokend: {e}");
+            return ExitCode::FAILURE;
+        }
+        match background::detach(&background::log_path(&endpoint.dir)) {
+            Ok(Detached::Launcher(code)) => return ExitCode::from(code),
+            Ok(Detached::Daemon {
+                ready: signal,
+                log: file,
+            }) => {
+                ready = signal;
+                log = Some(file);
+            }
+            Err(e) => {
+                eprintln!("wrs-tokend: {e}");
+                return ExitCode::FAILURE;
+            }
+        }
+    }
+
+    init_tracing(&cli);
+    // Built by hand, only now: no thread may exist at fork time.
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            ready.fail(
+                1,
+                &format!("wrs-tokend: cannot start the async runtime: {e}"),
+            );
+            return ExitCode::FAILURE;
+        }
+    };
+    let code = runtime.block_on(serve(cli, endpoint, ready, log));
+    // Connection tasks were drained or aborted; do not wait on stragglers
+    // such as a token fetch that nobody awaits any more.
+    runtime.shutdown_background();
+    code
+}
+
+async fn serve(
+    cli: Cli,
+    endpoint: Endpoint,
+    mut ready: ReadySignal,
+    log: Option<File>,
+) -> ExitCode {
+    let clock = Arc::new(SystemClock);
+    let source: Arc<dyn TokenSource> = match &cli.test_source {
+        Some(spec) => Arc::new(TestSource::new(spec.clone(), clock.clone())),
+        None => Arc::new(NoProfiles),
+    };
+    let sessions = Arc::new(Sessions::new(source, clock));
+    let mut config = Config::new(endpoint);
+    config.limits = cli.limits();
+
+    let daemon = match Daemon::start(config, sessions) {
+        Ok(daemon) => daemon,
+        Err(e) => {
+            if ready.is_background() {
+                tracing::error!("{e}");
+            }
+            let message = e.to_string();
+            let message = if message.starts_with("wrs-tokend") {
+                message
+            } else {
+                format!("wrs-tokend: {message}")
+            };
+            ready.fail(e.exit_code(), &message);
+            return ExitCode::from(e.exit_code());
+        }
+    };
+    if let Some(log) = log {
+        // We hold the lock: the log is ours now, start it afresh so it
+        // stays the size of one daemon's life.
+        let _ = log.set_len(0);
+    }
+    if cli.test_source.is_some() {
+        tracing::warn!("serving fake tokens from the TEST token source (--test-source)");
+    }
+    let (mut term, mut int) = match (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) {
+        (Ok(term), Ok(int)) => (term, int),
+        (Err(e), _) | (_, Err(e)) => {
+            ready.fail(1, &format!("wrs-tokend: cannot handle signals: {e}"));
+            return ExitCode::FAILURE;
+        }
+    };
+    ready.ready();
+    daemon
+        .serve(async move {
+            tokio::select! {
+                _ = term.recv() => tracing::info!("SIGTERM received"),
+                _ = int.recv() => tracing::info!("SIGINT received"),
+            }
+        })
+        .await;
+    ExitCode::SUCCESS
+}
+
+/// tracing to stderr (the log file in the background). `-v`/`-q` set the
+/// default level; RUST_LOG directives are added on top.
+fn init_tracing(cli: &Cli) {
+    let filter = EnvFilter::builder()
+        .with_default_directive(cli.log_level().into())
+        .from_env_lossy();
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .try_init();
+}
+
+/// Process-wide protections that hold for the daemon's whole life.
+fn harden() {
+    // Every file we create (socket, lock, log) is private even before its
+    // explicit chmod.
+    rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));
+    // No core dumps or same-uid ptrace: the process holds tokens.
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    if let Err(e) =
+        rustix::process::set_dumpable_behavior(rustix::process::DumpableBehavior::NotDumpable)
+    {
+        eprintln!("wrs-tokend: warning: cannot disable core dumps: {e}");
+    }
+}

@@ -1,0 +1,334 @@
+//! Where tokens come from: the [`TokenSource`] trait, the shipped source
+//! with no profiles, and a deterministic test source.
+//!
+//! The session layer ([`crate::session`]) caches and shares what a source
+//! returns; a source only knows how to get one fresh token for one profile.
+//! The OAuth engine will be another implementation of this trait.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+use std::time::SystemTime;
+
+use wrs_proto::{ErrorKind, ErrorResponse, Secret};
+
+use crate::clock::Clock;
+
+/// A boxed, sendable future, so [`TokenSource`] stays object safe.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// One profile a source serves.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProfileInfo {
+    /// Profile name.
+    pub name: String,
+    /// Whether requests without a profile name use it.
+    pub is_default: bool,
+    /// The issuer or token endpoint, for display only.
+    pub server: String,
+}
+
+/// An access token fresh from the authority.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IssuedToken {
+    /// The token (redacted in `Debug`).
+    pub access_token: Secret,
+    /// Usually `Bearer`.
+    pub token_type: String,
+    /// Wall-clock expiry. A real source computes it from the moment the
+    /// request was *sent* plus `expires_in`, so network latency never makes
+    /// the daemon believe a token lives longer than it does.
+    pub expires_at: SystemTime,
+}
+
+/// Why a source could not produce a token. Each variant maps to one wire
+/// [`ErrorKind`] (see [`SourceError::to_response`]).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SourceError {
+    /// The session has no usable refresh token; the user must log in.
+    #[error("login required for profile {profile}")]
+    LoginRequired {
+        /// The profile that needs a login.
+        profile: String,
+        /// Why, when known (e.g. the server's `error_description`).
+        reason: Option<String>,
+    },
+    /// The authorization server refused with an RFC 6749 error.
+    #[error("the authorization server refused: {code}{}", description.as_deref().map(|d| format!(" ({d})")).unwrap_or_default())]
+    AuthorizationServer {
+        /// The RFC 6749 `error` code.
+        code: String,
+        /// The `error_description`, if any.
+        description: Option<String>,
+    },
+    /// The authority could not be reached or answered garbage.
+    #[error("network error: {0}")]
+    Network(String),
+    /// The profile's configuration is unusable.
+    #[error("configuration error: {0}")]
+    Config(String),
+    /// The secret store failed.
+    #[error("secret store error: {0}")]
+    Store(String),
+    /// The source does not implement this operation.
+    #[error("{0} is not supported by this token source yet")]
+    Unsupported(String),
+    /// A bug.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl SourceError {
+    /// The wire error for this failure, with a hint where the user can act.
+    pub fn to_response(&self) -> ErrorResponse {
+        let message = self.to_string();
+        match self {
+            SourceError::LoginRequired { profile, .. } => {
+                ErrorResponse::new(ErrorKind::LoginRequired, message)
+                    .with_hint(format!("run `wrs-token login {profile}`"))
+            }
+            SourceError::AuthorizationServer { code, .. } => {
+                ErrorResponse::new(ErrorKind::AuthorizationServer, message).with_oauth_error(code)
+            }
+            SourceError::Network(_) => ErrorResponse::new(ErrorKind::Network, message)
+                .with_hint("check the network and the issuer URL; `wrs-token doctor` can help"),
+            SourceError::Config(_) => ErrorResponse::new(ErrorKind::Config, message),
+            SourceError::Store(_) => ErrorResponse::new(ErrorKind::Store, message),
+            SourceError::Unsupported(_) => ErrorResponse::new(ErrorKind::Config, message)
+                .with_hint("this daemon build cannot do that yet"),
+            SourceError::Internal(_) => ErrorResponse::new(ErrorKind::Internal, message),
+        }
+    }
+}
+
+/// Something that can obtain access tokens for named profiles.
+///
+/// Implementations are shared between connections (`Send + Sync`); caching
+/// and single-flight are the session layer's job, not the source's.
+pub trait TokenSource: Send + Sync + 'static {
+    /// Profiles this source serves, default first.
+    fn profiles(&self) -> Vec<ProfileInfo>;
+
+    /// Obtains a fresh access token for `profile` from the authority (one
+    /// network round trip in the real source). `profile` is always one of
+    /// [`TokenSource::profiles`].
+    fn fetch(&self, profile: &str) -> BoxFuture<'_, Result<IssuedToken, SourceError>>;
+}
+
+/// The shipped source while no profile is configured: serves nothing.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoProfiles;
+
+impl TokenSource for NoProfiles {
+    fn profiles(&self) -> Vec<ProfileInfo> {
+        Vec::new()
+    }
+
+    fn fetch(&self, profile: &str) -> BoxFuture<'_, Result<IssuedToken, SourceError>> {
+        let err = SourceError::Config(format!("profile {profile} is not configured"));
+        Box::pin(async move { Err(err) })
+    }
+}
+
+/// How a [`TestSource`] fails, when told to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TestFailure {
+    /// Every fetch answers "login required".
+    LoginRequired,
+    /// Every fetch answers a network error.
+    Network,
+}
+
+/// What a [`TestSource`] does, parsed from `--test-source`.
+///
+/// Spec: comma-separated `key=value` pairs; `profile=NAME` (repeatable,
+/// first is the default; `test` when none given), `lifetime=SECS` (token
+/// lifetime, default 300), `delay_ms=MS` (delay per fetch, default 0),
+/// `fail=login_required|network|none` (default none).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TestSourceSpec {
+    /// Profile names, default first.
+    pub profiles: Vec<String>,
+    /// Lifetime of each token.
+    pub lifetime: Duration,
+    /// Delay before each fetch answers.
+    pub delay: Duration,
+    /// Failure to inject.
+    pub fail: Option<TestFailure>,
+}
+
+impl Default for TestSourceSpec {
+    fn default() -> Self {
+        TestSourceSpec {
+            profiles: vec!["test".into()],
+            lifetime: Duration::from_secs(300),
+            delay: Duration::ZERO,
+            fail: None,
+        }
+    }
+}
+
+impl std::str::FromStr for TestSourceSpec {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        let mut spec = TestSourceSpec {
+            profiles: Vec::new(),
+            ..TestSourceSpec::default()
+        };
+        for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let (key, value) = part
+                .split_once('=')
+                .ok_or_else(|| format!("expected key=value, got {part:?}"))?;
+            let number = |v: &str| {
+                v.parse::<u64>()
+                    .map_err(|_| format!("{key} needs a number, got {v:?}"))
+            };
+            match key {
+                "profile" if !value.is_empty() => spec.profiles.push(value.to_owned()),
+                "lifetime" => spec.lifetime = Duration::from_secs(number(value)?),
+                "delay_ms" => spec.delay = Duration::from_millis(number(value)?),
+                "fail" => {
+                    spec.fail = match value {
+                        "login_required" => Some(TestFailure::LoginRequired),
+                        "network" => Some(TestFailure::Network),
+                        "none" => None,
+                        _ => return Err(format!("unknown failure {value:?}")),
+                    }
+                }
+                _ => return Err(format!("unknown test-source key {part:?}")),
+            }
+        }
+        if spec.profiles.is_empty() {
+            spec.profiles.push("test".into());
+        }
+        Ok(spec)
+    }
+}
+
+/// TEST AID, not a real token source: issues `wrs-test-<profile>-<n>`
+/// tokens (n counts per profile from 1) without any authorization server,
+/// so tests of the real binaries can get tokens. Selected only by the
+/// hidden `--test-source` flag.
+pub struct TestSource {
+    spec: TestSourceSpec,
+    clock: Arc<dyn Clock>,
+    fetches: AtomicU64,
+    counters: Mutex<HashMap<String, u64>>,
+    fail: Mutex<Option<TestFailure>>,
+}
+
+impl TestSource {
+    /// A test source following `spec`, stamping expiry with `clock`.
+    pub fn new(spec: TestSourceSpec, clock: Arc<dyn Clock>) -> Self {
+        let fail = Mutex::new(spec.fail);
+        TestSource {
+            spec,
+            clock,
+            fetches: AtomicU64::new(0),
+            counters: Mutex::new(HashMap::new()),
+            fail,
+        }
+    }
+
+    /// How many fetches were made, over all profiles (failed ones too).
+    pub fn fetch_count(&self) -> u64 {
+        self.fetches.load(Ordering::SeqCst)
+    }
+
+    /// Changes the injected failure from now on.
+    pub fn set_failure(&self, fail: Option<TestFailure>) {
+        *self.fail.lock().unwrap_or_else(PoisonError::into_inner) = fail;
+    }
+}
+
+impl TokenSource for TestSource {
+    fn profiles(&self) -> Vec<ProfileInfo> {
+        self.spec
+            .profiles
+            .iter()
+            .enumerate()
+            .map(|(i, name)| ProfileInfo {
+                name: name.clone(),
+                is_default: i == 0,
+                server: "test-source (no network)".into(),
+            })
+            .collect()
+    }
+
+    fn fetch(&self, profile: &str) -> BoxFuture<'_, Result<IssuedToken, SourceError>> {
+        let profile = profile.to_owned();
+        Box::pin(async move {
+            self.fetches.fetch_add(1, Ordering::SeqCst);
+            // Like a real source: expiry counts from when the request left.
+            let sent = self.clock.now();
+            if !self.spec.delay.is_zero() {
+                tokio::time::sleep(self.spec.delay).await;
+            }
+            let fail = *self.fail.lock().unwrap_or_else(PoisonError::into_inner);
+            match fail {
+                Some(TestFailure::LoginRequired) => {
+                    return Err(SourceError::LoginRequired {
+                        profile,
+                        reason: Some("test source told to fail".into()),
+                    });
+                }
+                Some(TestFailure::Network) => {
+                    return Err(SourceError::Network("test source told to fail".into()));
+                }
+                None => {}
+            }
+            let n = {
+                let mut counters = self.counters.lock().unwrap_or_else(PoisonError::into_inner);
+                let n = counters.entry(profile.clone()).or_insert(0);
+                *n += 1;
+                *n
+            };
+            Ok(IssuedToken {
+                access_token: Secret::new(format!("wrs-test-{profile}-{n}")),
+                token_type: "Bearer".into(),
+                expires_at: sent + self.spec.lifetime,
+            })
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spec_parses_every_key_and_defaults_the_profile() {
+        let spec: TestSourceSpec = "profile=a,profile=b,lifetime=7,delay_ms=20,fail=network"
+            .parse()
+            .unwrap();
+        assert_eq!(spec.profiles, ["a", "b"]);
+        assert_eq!(spec.lifetime, Duration::from_secs(7));
+        assert_eq!(spec.delay, Duration::from_millis(20));
+        assert_eq!(spec.fail, Some(TestFailure::Network));
+        let spec: TestSourceSpec = "".parse().unwrap();
+        assert_eq!(spec, TestSourceSpec::default());
+    }
+
+    #[test]
+    fn spec_rejects_unknown_keys_and_bad_numbers() {
+        assert!("colour=red".parse::<TestSourceSpec>().is_err());
+        assert!("lifetime=soon".parse::<TestSourceSpec>().is_err());
+        assert!("fail=sometimes".parse::<TestSourceSpec>().is_err());
+        assert!("profile".parse::<TestSourceSpec>().is_err());
+    }
+
+    #[test]
+    fn login_required_names_the_login_command() {
+        let err = SourceError::LoginRequired {
+            profile: "plm".into(),
+            reason: None,
+        }
+        .to_response();
+        assert_eq!(err.kind, ErrorKind::LoginRequired);
+        assert_eq!(err.hint.as_deref(), Some("run `wrs-token login plm`"));
+    }
+}
