@@ -1,0 +1,327 @@
+//! The HTTP client: built once per profile, with timeouts on every request,
+//! no redirects, rustls with the system roots plus an optional extra CA
+//! bundle, the environment's proxies, and a capped body reader.
+
+use std::path::Path;
+use std::time::Duration;
+
+use reqwest::header::{CONTENT_TYPE, HeaderMap, RETRY_AFTER};
+use reqwest::{Certificate, RequestBuilder, redirect};
+
+use crate::error::{OAuthError, from_reqwest, snippet};
+
+/// The `User-Agent` of every request.
+pub const USER_AGENT: &str = concat!("wrs-token/", env!("CARGO_PKG_VERSION"));
+
+/// How to build the [`HttpClient`] of one profile.
+#[derive(Debug, Clone)]
+pub struct HttpConfig {
+    /// Time allowed to open a connection (TCP + TLS). Default 10 s.
+    pub connect_timeout: Duration,
+    /// Time allowed for a whole request, body included. Default 30 s.
+    pub timeout: Duration,
+    /// Extra trusted CAs (PEM, one or more certificates), added to the
+    /// system roots; for sites with an internal PKI (`--ca-file`).
+    pub extra_ca_pem: Option<Vec<u8>>,
+    /// Larger response bodies are cut off with an error. Default 1 MiB.
+    pub max_response_bytes: usize,
+    /// The `User-Agent` header. Default [`USER_AGENT`].
+    pub user_agent: String,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        HttpConfig {
+            connect_timeout: Duration::from_secs(10),
+            timeout: Duration::from_secs(30),
+            extra_ca_pem: None,
+            max_response_bytes: 1024 * 1024,
+            user_agent: USER_AGENT.to_owned(),
+        }
+    }
+}
+
+impl HttpConfig {
+    /// Reads an extra CA bundle (PEM) from a file.
+    pub fn with_ca_file(mut self, path: &Path) -> Result<Self, OAuthError> {
+        let pem = std::fs::read(path).map_err(|e| {
+            OAuthError::Config(format!("cannot read CA file {}: {e}", path.display()))
+        })?;
+        check_pem(&pem)
+            .map_err(|e| OAuthError::Config(format!("CA file {}: {e}", path.display())))?;
+        self.extra_ca_pem = Some(pem);
+        Ok(self)
+    }
+}
+
+fn check_pem(pem: &[u8]) -> Result<Vec<Certificate>, String> {
+    let certs = Certificate::from_pem_bundle(pem)
+        .map_err(|e| format!("not a PEM certificate bundle ({e})"))?;
+    if certs.is_empty() {
+        return Err("no certificate found in the PEM bundle".to_owned());
+    }
+    Ok(certs)
+}
+
+/// A configured HTTP client. Cheap to clone (the connection pool is shared).
+#[derive(Debug, Clone)]
+pub struct HttpClient {
+    inner: reqwest::Client,
+    max_response_bytes: usize,
+}
+
+/// An answer read in full (up to the cap).
+#[derive(Debug)]
+pub(crate) struct HttpResponse {
+    pub status: u16,
+    pub content_type: String,
+    pub retry_after: Option<Duration>,
+    pub body: Vec<u8>,
+}
+
+impl HttpClient {
+    /// Builds the client. Fails on an unusable CA bundle or TLS set-up.
+    pub fn new(config: &HttpConfig) -> Result<Self, OAuthError> {
+        let mut builder = reqwest::Client::builder()
+            .connect_timeout(config.connect_timeout)
+            .timeout(config.timeout)
+            .redirect(redirect::Policy::none())
+            .user_agent(config.user_agent.clone());
+        if let Some(pem) = &config.extra_ca_pem {
+            let certs = check_pem(pem).map_err(|e| OAuthError::Config(format!("extra CA: {e}")))?;
+            builder = builder.tls_certs_merge(certs);
+        }
+        let inner = builder
+            .build()
+            .map_err(|e| OAuthError::Config(format!("cannot build the HTTP client: {e}")))?;
+        Ok(HttpClient {
+            inner,
+            max_response_bytes: config.max_response_bytes,
+        })
+    }
+
+    pub(crate) fn get(&self, url: &url::Url) -> RequestBuilder {
+        self.inner.get(url.as_str())
+    }
+
+    pub(crate) fn post(&self, url: &url::Url) -> RequestBuilder {
+        self.inner.post(url.as_str())
+    }
+
+    /// Sends the request and reads the answer, capping its size. The total
+    /// timeout covers the body too, so a never-ending body ends as
+    /// [`OAuthError::Timeout`].
+    pub(crate) async fn send(&self, request: RequestBuilder) -> Result<HttpResponse, OAuthError> {
+        let mut response = request.send().await.map_err(|e| from_reqwest(&e))?;
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let content_type = content_type(&headers);
+        let retry_after = retry_after(&headers);
+        let too_large = |limit: usize| OAuthError::InvalidResponse {
+            reason: format!("response body larger than {limit} bytes"),
+            status,
+            content_type: content_type.clone(),
+            snippet: String::new(),
+        };
+        if response
+            .content_length()
+            .is_some_and(|n| n > self.max_response_bytes as u64)
+        {
+            return Err(too_large(self.max_response_bytes));
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(|e| from_reqwest(&e))? {
+            if body.len() + chunk.len() > self.max_response_bytes {
+                return Err(too_large(self.max_response_bytes));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(HttpResponse {
+            status,
+            content_type,
+            retry_after,
+            body,
+        })
+    }
+}
+
+fn content_type(headers: &HeaderMap) -> String {
+    headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| crate::error::sanitize(v, 80))
+        .unwrap_or_else(|| "(none)".to_owned())
+}
+
+/// `Retry-After` in delay-seconds; an HTTP date is ignored (rare on token
+/// endpoints, and the caller's backoff covers it).
+fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    let value = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
+    value.parse::<u64>().ok().map(Duration::from_secs)
+}
+
+impl HttpResponse {
+    /// Whether the body parses as a JSON value; the parsed value if so.
+    pub(crate) fn json(&self) -> Option<serde_json::Value> {
+        serde_json::from_slice(&self.body).ok()
+    }
+
+    /// An [`OAuthError::InvalidResponse`] for this answer.
+    pub(crate) fn invalid(&self, reason: impl Into<String>) -> OAuthError {
+        OAuthError::InvalidResponse {
+            reason: reason.into(),
+            status: self.status,
+            content_type: self.content_type.clone(),
+            snippet: snippet(&self.body),
+        }
+    }
+
+    /// The error for a non-success answer: an RFC 6749 error body becomes
+    /// [`OAuthError::Server`], anything else [`OAuthError::Http`].
+    pub(crate) fn error(&self) -> OAuthError {
+        if let Some(err) = self.oauth_error() {
+            return err;
+        }
+        let detail = match self.json() {
+            Some(_) => format!(
+                "content-type {}, a JSON body without an `error` field",
+                self.content_type
+            ),
+            None => {
+                let snip = snippet(&self.body);
+                if snip.is_empty() {
+                    format!("content-type {}", self.content_type)
+                } else {
+                    format!("content-type {}, body starts {snip:?}", self.content_type)
+                }
+            }
+        };
+        OAuthError::Http {
+            status: self.status,
+            retry_after: self.retry_after,
+            detail,
+        }
+    }
+
+    /// An RFC 6749 5.2 error body, if this is one (whatever the status: some
+    /// servers send errors with 200).
+    pub(crate) fn oauth_error(&self) -> Option<OAuthError> {
+        let value = self.json()?;
+        let code = value.get("error")?.as_str()?;
+        let description = value
+            .get("error_description")
+            .and_then(|d| d.as_str())
+            .map(|d| crate::error::sanitize(d, 300));
+        Some(OAuthError::Server {
+            code: crate::ErrorCode::parse(code),
+            description,
+            status: self.status,
+            retry_after: self.retry_after,
+        })
+    }
+
+    pub(crate) fn is_success(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
+}
+
+/// Checks an endpoint URL: `https`, or `http` on a loopback host only
+/// (a test server, the mock).
+pub(crate) fn check_endpoint(what: &str, url: &url::Url) -> Result<(), OAuthError> {
+    match url.scheme() {
+        "https" => Ok(()),
+        "http" if is_loopback(url) => Ok(()),
+        other => Err(OAuthError::Config(format!(
+            "{what} {url} must use https (http is allowed on 127.0.0.1/localhost only), not {other}"
+        ))),
+    }
+}
+
+pub(crate) fn is_loopback(url: &url::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn response(status: u16, content_type: &str, body: &str) -> HttpResponse {
+        HttpResponse {
+            status,
+            content_type: content_type.to_owned(),
+            retry_after: None,
+            body: body.as_bytes().to_vec(),
+        }
+    }
+
+    #[test]
+    fn error_body_becomes_a_typed_server_error() {
+        let r = response(
+            400,
+            "application/json",
+            r#"{"error":"invalid_grant","error_description":"expired\nrefresh"}"#,
+        );
+        match r.error() {
+            OAuthError::Server {
+                code,
+                description,
+                status,
+                ..
+            } => {
+                assert_eq!(code, crate::ErrorCode::InvalidGrant);
+                assert_eq!(description.as_deref(), Some("expired refresh"));
+                assert_eq!(status, 400);
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn html_error_page_becomes_http_with_snippet() {
+        let r = response(502, "text/html", "<html>Bad gateway</html>");
+        let err = r.error();
+        assert!(matches!(err, OAuthError::Http { status: 502, .. }));
+        assert!(err.to_string().contains("Bad gateway"));
+        assert!(err.is_transient());
+    }
+
+    #[test]
+    fn retry_after_seconds_are_parsed() {
+        let mut headers = HeaderMap::new();
+        headers.insert(RETRY_AFTER, "12".parse().unwrap());
+        assert_eq!(retry_after(&headers), Some(Duration::from_secs(12)));
+        headers.insert(
+            RETRY_AFTER,
+            "Wed, 21 Oct 2015 07:28:00 GMT".parse().unwrap(),
+        );
+        assert_eq!(retry_after(&headers), None);
+    }
+
+    #[test]
+    fn plain_http_is_allowed_on_loopback_only() {
+        let ok = url::Url::parse("http://127.0.0.1:8080/as/token.oauth2").unwrap();
+        assert!(check_endpoint("token endpoint", &ok).is_ok());
+        let bad = url::Url::parse("http://idp.example.com/as/token.oauth2").unwrap();
+        assert!(matches!(
+            check_endpoint("token endpoint", &bad),
+            Err(OAuthError::Config(_))
+        ));
+    }
+
+    #[test]
+    fn garbage_ca_bundle_is_a_config_error() {
+        let config = HttpConfig {
+            extra_ca_pem: Some(b"not a pem".to_vec()),
+            ..HttpConfig::default()
+        };
+        assert!(matches!(
+            HttpClient::new(&config),
+            Err(OAuthError::Config(_))
+        ));
+    }
+}
