@@ -159,12 +159,10 @@ impl Sandbox {
 impl Drop for Sandbox {
     fn drop(&mut self) {
         // Never leave a daemon behind: ask politely, then insist.
-        if self.daemon_answers() {
-            if let Ok(mut s) = UnixStream::connect(&self.socket) {
-                let _ = write_frame(&mut s, &RequestEnvelope::new(Request::Shutdown {}));
-                let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
-                let _ = read_frame(&mut s);
-            }
+        if let Ok(mut s) = UnixStream::connect(&self.socket) {
+            let _ = write_frame(&mut s, &RequestEnvelope::new(Request::Shutdown {}));
+            let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
+            let _ = read_frame(&mut s);
         }
         if let Some(pid) = self.daemon_pid() {
             let _ = Command::new("kill")
