@@ -428,9 +428,6 @@ fn garbage_oversize_and_stalled_clients_do_not_stop_the_daemon() {
         .unwrap();
     let mut buf = Vec::new();
     let n = stalled.read_to_end(&mut buf);
-    assert!(
-        matches!(n, Ok(_)),
-        "the daemon closed the stalled connection: {n:?}"
-    );
+    assert!(n.is_ok(), "the daemon closed the stalled connection: {n:?}");
     assert!(sb.daemon_answers());
 }
