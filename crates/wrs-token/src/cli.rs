@@ -1,9 +1,20 @@
-//! The command line, as clap types. Each subcommand's arguments live here;
-//! what a subcommand does lives in [`crate::cmd`].
+//! The command line, as clap types. Each subcommand's arguments live here
+//! (the profile commands' in [`profile`]); what a subcommand does lives in
+//! [`crate::cmd`]. Every subcommand's `--help` ends with examples.
+
+pub mod profile;
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{ArgGroup, Args, Parser, Subcommand};
+
+pub use profile::{
+    AuthArg, GrantArg, ProfileAddArgs, ProfileCommand, ProfileListArgs, ProfileRemoveArgs,
+    ProfileSetDefaultArgs, ProfileSetSecretArgs, ProfileShowArgs, StoreArg,
+};
+
+/// Default for `login --timeout`: how long to wait for the user.
+pub const DEFAULT_LOGIN_TIMEOUT_SECS: u64 = 300;
 
 /// Default for `--min-ttl`: a token handed out must stay valid at least this
 /// long, enough for a caller to start its HTTP request with it.
@@ -25,7 +36,50 @@ Environment:
   WRS_TOKEN_PROFILE        default for -p/--profile
   WRS_TOKEN_SOCKET         daemon socket path (same as --socket)
   WRS_TOKEN_NO_AUTOSTART   set to 1 to never start the daemon (same as --no-autostart)
-  WRS_TOKEND               path of the daemon binary to autostart";
+  WRS_TOKEN_CONFIG         config file path
+  WRS_TOKEND               path of the daemon binary to autostart
+  BROWSER                  browser command(s) for `login`, separated by ':'
+
+Get started:
+  wrs-token profile add plm --issuer https://sso.example.com --client-id wrs-cli
+  wrs-token login plm
+  curl -H @<(wrs-token header) https://plm.example.com/Windchill/oauth/servlet/odata/";
+
+const PRINT_HELP: &str = "\
+Examples:
+  TOKEN=$(wrs-token print -p plm)
+  wrs-token print --json --min-ttl 60";
+
+const HEADER_HELP: &str = "\
+Examples:
+  curl -H @<(wrs-token header) https://plm.example.com/Windchill/oauth/servlet/odata/ProdMgmt/Parts";
+
+const STATUS_HELP: &str = "\
+Examples:
+  wrs-token status
+  wrs-token status --json";
+
+const DAEMON_HELP: &str = "\
+Examples:
+  wrs-token daemon status
+  wrs-token daemon stop      # the next command starts a fresh one";
+
+const LOGIN_HELP: &str = "\
+Examples:
+  wrs-token login plm                 # opens $BROWSER or the system browser
+  wrs-token login plm --no-browser    # prints the URL to open elsewhere
+  wrs-token login plm --device        # a code to type on another device
+  wrs-token login plm --paste         # paste the URL the browser landed on
+  wrs-token login plm --refresh-token-stdin < old-refresh-token.txt
+
+$BROWSER is a ':'-separated list of commands tried in order; '%s' in a
+command is replaced by the URL, else the URL is added as the last argument.
+Commands are run directly, not through a shell.";
+
+const LOGOUT_HELP: &str = "\
+Examples:
+  wrs-token logout plm
+  wrs-token logout plm --no-revoke    # forget the tokens, leave them valid at the server";
 
 /// A local OAuth 2 token helper for Windchill REST Services: asks the
 /// per-user `wrs-tokend` daemon for a valid access token and prints it.
@@ -64,13 +118,26 @@ pub struct GlobalArgs {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Print a valid access token (bare, as a header line, or as JSON).
+    #[command(after_help = PRINT_HELP)]
     Print(PrintArgs),
     /// Print `Authorization: Bearer <token>` (same as `print --header`).
+    #[command(after_help = HEADER_HELP)]
     Header(HeaderArgs),
     /// Show the daemon and every profile's session. Never starts the daemon.
+    #[command(after_help = STATUS_HELP)]
     Status(StatusArgs),
-    /// Control the background daemon.
+    /// Log a profile in: in the browser, with a device code, or by pasting
+    /// the redirected URL.
+    #[command(after_help = LOGIN_HELP)]
+    Login(LoginArgs),
+    /// Log a profile out: revoke its refresh token and forget its tokens.
+    #[command(after_help = LOGOUT_HELP)]
+    Logout(LogoutArgs),
+    /// Add, list, show and remove profiles.
     #[command(subcommand)]
+    Profile(ProfileCommand),
+    /// Control the background daemon.
+    #[command(subcommand, after_help = DAEMON_HELP)]
     Daemon(DaemonCommand),
 }
 
@@ -136,6 +203,78 @@ pub struct StatusArgs {
     pub json: bool,
 }
 
+/// Which profile a login or logout is for.
+#[derive(Debug, Clone, Args)]
+pub struct ProfileChoice {
+    /// The profile (default: -p, then $WRS_TOKEN_PROFILE, then the default
+    /// or only profile).
+    #[arg(value_name = "NAME")]
+    pub name: Option<String>,
+
+    /// The profile, as for `print` (NAME wins when both are given).
+    #[arg(short, long, value_name = "NAME", env = "WRS_TOKEN_PROFILE")]
+    pub profile: Option<String>,
+}
+
+impl ProfileChoice {
+    /// The profile to ask for; `None` (or an empty name) means the daemon's
+    /// default.
+    pub fn profile(&self) -> Option<String> {
+        self.name
+            .clone()
+            .filter(|n| !n.is_empty())
+            .or_else(|| self.profile.clone().filter(|p| !p.is_empty()))
+    }
+}
+
+/// `wrs-token login`.
+#[derive(Debug, Clone, Args)]
+#[command(group(ArgGroup::new("method").args(["no_browser", "device", "paste", "refresh_token_stdin"])))]
+pub struct LoginArgs {
+    /// Which profile.
+    #[command(flatten)]
+    pub choice: ProfileChoice,
+
+    /// Do not open a browser: print the URL to open (on any machine whose
+    /// browser can reach this one's loopback redirect).
+    #[arg(long)]
+    pub no_browser: bool,
+
+    /// Use the device authorization grant: a URL and a code to type there.
+    #[arg(long)]
+    pub device: bool,
+
+    /// Paste mode: after logging in, paste the URL the browser landed on.
+    #[arg(long)]
+    pub paste: bool,
+
+    /// Do not log in: import an existing refresh token read from stdin
+    /// (migrating from another tool).
+    #[arg(long)]
+    pub refresh_token_stdin: bool,
+
+    /// Give up after this many seconds.
+    #[arg(
+        long,
+        value_name = "SECS",
+        default_value_t = DEFAULT_LOGIN_TIMEOUT_SECS,
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
+    pub timeout: u64,
+}
+
+/// `wrs-token logout`.
+#[derive(Debug, Clone, Args)]
+pub struct LogoutArgs {
+    /// Which profile.
+    #[command(flatten)]
+    pub choice: ProfileChoice,
+
+    /// Do not revoke the refresh token at the server; only forget it here.
+    #[arg(long)]
+    pub no_revoke: bool,
+}
+
 /// `wrs-token daemon …`.
 #[derive(Debug, Clone, Copy, Subcommand)]
 pub enum DaemonCommand {
@@ -146,6 +285,9 @@ pub enum DaemonCommand {
     /// Say whether the daemon runs, with its pid, version and socket
     /// (exit code 4 if it does not).
     Status,
+    /// Make the running daemon re-read the config file (does nothing if it
+    /// does not run).
+    Reload,
 }
 
 #[cfg(test)]
@@ -253,6 +395,145 @@ mod tests {
             min_ttl: 1,
         };
         assert_eq!(args.profile(), None);
+    }
+
+    fn login(args: &[&str]) -> Result<LoginArgs, clap::Error> {
+        let mut argv = vec!["login"];
+        argv.extend_from_slice(args);
+        parse(&argv).map(|cli| match cli.command {
+            Command::Login(a) => a,
+            other => panic!("not login: {other:?}"),
+        })
+    }
+
+    #[test]
+    fn login_defaults_to_the_browser_and_five_minutes() {
+        let a = login(&[]).unwrap();
+        assert!(!a.no_browser && !a.device && !a.paste && !a.refresh_token_stdin);
+        assert_eq!(a.timeout, DEFAULT_LOGIN_TIMEOUT_SECS);
+        assert_eq!(a.timeout, 300);
+        assert_eq!(a.choice.profile(), None);
+    }
+
+    #[test]
+    fn login_methods_exclude_each_other() {
+        for pair in [
+            ["--device", "--paste"],
+            ["--device", "--no-browser"],
+            ["--paste", "--no-browser"],
+            ["--refresh-token-stdin", "--device"],
+        ] {
+            let err = login(&pair).unwrap_err();
+            assert_eq!(
+                err.kind(),
+                clap::error::ErrorKind::ArgumentConflict,
+                "{pair:?}"
+            );
+            assert_eq!(err.exit_code(), 2);
+        }
+        assert!(login(&["--device"]).unwrap().device);
+        assert!(login(&["--paste", "--timeout", "60"]).unwrap().paste);
+    }
+
+    #[test]
+    fn login_name_wins_over_dash_p_and_zero_timeout_is_refused() {
+        let a = login(&["plm", "-p", "other"]).unwrap();
+        assert_eq!(a.choice.profile(), Some("plm".into()));
+        let a = login(&["-p", "other"]).unwrap();
+        assert_eq!(a.choice.profile(), Some("other".into()));
+        assert!(login(&["--timeout", "0"]).is_err());
+    }
+
+    #[test]
+    fn logout_takes_a_name_and_no_revoke() {
+        let cli = parse(&["logout", "plm", "--no-revoke"]).unwrap();
+        let Command::Logout(a) = cli.command else {
+            panic!("not logout")
+        };
+        assert_eq!(a.choice.profile(), Some("plm".into()));
+        assert!(a.no_revoke);
+        let cli = parse(&["logout"]).unwrap();
+        let Command::Logout(a) = cli.command else {
+            panic!("not logout")
+        };
+        assert!(!a.no_revoke && a.choice.profile().is_none());
+    }
+
+    #[test]
+    fn profile_subcommands_parse() {
+        let cli = parse(&["profile", "list", "--json"]).unwrap();
+        assert!(matches!(
+            cli.command,
+            Command::Profile(ProfileCommand::List(ProfileListArgs { json: true }))
+        ));
+        let cli = parse(&["profile", "show", "plm"]).unwrap();
+        let Command::Profile(ProfileCommand::Show(a)) = cli.command else {
+            panic!("not show")
+        };
+        assert_eq!(a.name.as_deref(), Some("plm"));
+        let cli = parse(&["profile", "remove", "plm", "--no-revoke"]).unwrap();
+        let Command::Profile(ProfileCommand::Remove(a)) = cli.command else {
+            panic!("not remove")
+        };
+        assert_eq!((a.name.as_str(), a.no_revoke), ("plm", true));
+        assert!(
+            parse(&["profile", "remove"]).is_err(),
+            "remove needs a name"
+        );
+        let cli = parse(&["daemon", "reload"]).unwrap();
+        assert!(matches!(
+            cli.command,
+            Command::Daemon(DaemonCommand::Reload)
+        ));
+    }
+
+    #[test]
+    fn profile_add_enums_use_the_documented_spellings() {
+        let cli = parse(&[
+            "profile", "add", "ci", "--auth", "none", "--grant", "device", "--store", "file",
+        ])
+        .unwrap();
+        let Command::Profile(ProfileCommand::Add(a)) = cli.command else {
+            panic!("not add")
+        };
+        assert_eq!(
+            (a.auth, a.grant, a.store),
+            (AuthArg::None, GrantArg::Device, StoreArg::File)
+        );
+        assert!(parse(&["profile", "add", "x", "--grant", "client-credentials"]).is_ok());
+        assert!(parse(&["profile", "add", "x", "--auth", "jwt"]).is_err());
+        assert!(parse(&["profile", "add", "x", "--store", "plaintext"]).is_err());
+    }
+
+    /// Every (sub)command's `--help` ends with an example.
+    #[test]
+    fn every_command_help_has_an_example() {
+        fn walk(cmd: &mut clap::Command, path: &str, missing: &mut Vec<String>) {
+            let path = format!("{path} {}", cmd.get_name());
+            let subs: Vec<String> = cmd
+                .get_subcommands()
+                .map(|s| s.get_name().to_owned())
+                .collect();
+            if subs.is_empty() || cmd.get_after_help().is_some() {
+                let help = cmd.render_long_help().to_string();
+                if !help.contains("Examples:") && !help.contains("Get started:") {
+                    missing.push(path.clone());
+                }
+            }
+            for name in subs {
+                if name == "help" {
+                    continue;
+                }
+                if let Some(sub) = cmd.find_subcommand_mut(&name) {
+                    walk(sub, &path, missing);
+                }
+            }
+        }
+        let mut missing = Vec::new();
+        walk(&mut Cli::command(), "", &mut missing);
+        // `daemon start|stop|…` share the parent's examples.
+        missing.retain(|p| !p.starts_with(" wrs-token daemon "));
+        assert!(missing.is_empty(), "no examples in --help of {missing:?}");
     }
 
     #[test]

@@ -13,6 +13,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod account;
 pub mod autostart;
 
 use std::io;
@@ -28,6 +29,7 @@ use wrs_proto::{
     ErrorResponse, Request, RequestEnvelope, Response, StatusReport, TokenReply, WireError,
 };
 
+pub use account::{LoggedIn, LoggedOut, LoginProgress, LoginStart};
 pub use autostart::StartError;
 
 /// How long `connect` may wait for the daemon to accept (a full backlog).
@@ -39,6 +41,18 @@ pub const TOKEN_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Bound on requests the daemon answers from memory (status, shutdown).
 pub const QUICK_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Bound on requests that may make the daemon talk to the authorization
+/// server, discovery included (login begin, paste, import, logout, forget):
+/// the daemon's own HTTP timeouts come to about 35 s.
+pub const NETWORK_TIMEOUT: Duration = Duration::from_secs(40);
+
+/// Bound on requests that touch the secret store or re-read the config
+/// (a keyring may be slow to unlock).
+pub const STORE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Added to a [`Request::LoginWait`]'s own wait for the round trip bound.
+pub const LOGIN_WAIT_MARGIN: Duration = Duration::from_secs(10);
 
 /// Why a request did not get a successful answer.
 #[derive(Debug, thiserror::Error)]

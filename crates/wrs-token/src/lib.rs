@@ -2,17 +2,39 @@
 //! `curl`, `git`) and the per-user daemon `wrs-tokend`.
 //!
 //! It owns the command line, the connection policy (one connect, one write,
-//! one read; start the daemon when none answers; bounded waits) and the
-//! output formats. It owns no tokens and no OAuth: the daemon does. It is
+//! one read; start the daemon when none answers; bounded waits), the output
+//! formats, the interactive side of logging in (browser, device code,
+//! paste) and editing the config file's profiles. It owns no tokens and no
+//! OAuth: the daemon does; secrets the user types or pipes in are handed to
+//! the daemon over the socket, never written by the client. It is
 //! synchronous and never links tokio or reqwest (`tests/dependency_tree.rs`
 //! checks), so a call costs a few milliseconds.
+//!
+//! # Commands
+//!
+//! | command | what it does |
+//! | --- | --- |
+//! | `print [-p NAME] [--min-ttl SECS] [--header \| --json] [--no-newline]` | a valid access token on stdout |
+//! | `header [-p NAME]` | `Authorization: Bearer …` |
+//! | `status [--json]` | the daemon and every profile's session (never starts the daemon) |
+//! | `login [NAME] [--no-browser \| --device \| --paste \| --refresh-token-stdin] [--timeout SECS]` | log a profile in; honours `$BROWSER` |
+//! | `logout [NAME] [--no-revoke]` | revoke and forget a profile's tokens |
+//! | `profile add NAME …` | add a profile to the config file; its client secret goes to the daemon |
+//! | `profile list [--json]` / `show [NAME]` | the config file's profiles (no daemon needed) |
+//! | `profile remove NAME [--no-revoke]` | forget a profile's secrets, then delete it from the file |
+//! | `profile set-secret NAME` / `set-default NAME` | rotate a client secret; choose the default |
+//! | `daemon start\|stop\|status\|reload` | the daemon's life |
+//!
+//! # Modules
 //!
 //! - [`cli`]: the clap definitions of every command and flag.
 //! - [`client`]: connect, autostart, request → response; reused by every
 //!   command that talks to the daemon.
 //! - [`cmd`]: one module per subcommand.
+//! - [`browser`]: `$BROWSER` and the platform's URL opener.
+//! - [`prompt`]: questions at the terminal, secrets without echo or from stdin.
 //! - [`exit`]: the stable exit codes and the one-line error report.
-//! - [`output`]: stdout that tolerates a closed pipe, time formatting.
+//! - [`output`]: stdout that tolerates a closed pipe, time formatting, tables.
 //!
 //! # Exit codes
 //!
@@ -25,11 +47,13 @@
 //! | 4 | daemon unreachable (not running with autostart off, failed to start, timed out, other protocol version) |
 //! | 5 | authorization server or network error |
 
+pub mod browser;
 pub mod cli;
 pub mod client;
 pub mod cmd;
 pub mod exit;
 pub mod output;
+pub mod prompt;
 
 use wrs_proto::endpoint::{Endpoint, EndpointError};
 
@@ -45,6 +69,9 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
         Command::Print(args) => cmd::print::run(&client, args),
         Command::Header(args) => cmd::print::run_header(&client, args),
         Command::Status(args) => cmd::status::run(&client, args),
+        Command::Login(args) => cmd::login::run(&client, args),
+        Command::Logout(args) => cmd::logout::run(&client, args),
+        Command::Profile(command) => cmd::profile::run(&client, command),
         Command::Daemon(command) => cmd::daemon::run(&client, *command),
     }
 }

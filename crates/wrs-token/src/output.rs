@@ -83,9 +83,48 @@ pub fn human_duration(secs: u64) -> String {
     }
 }
 
+/// Rows as aligned columns (two spaces apart, no trailing blanks).
+pub fn table<R: AsRef<[String]>>(rows: &[R]) -> String {
+    let mut widths: Vec<usize> = Vec::new();
+    for row in rows {
+        for (i, cell) in row.as_ref().iter().enumerate() {
+            let w = cell.chars().count();
+            match widths.get_mut(i) {
+                Some(max) => *max = (*max).max(w),
+                None => widths.push(w),
+            }
+        }
+    }
+    let mut out = String::new();
+    for row in rows {
+        let mut line = String::new();
+        for (i, cell) in row.as_ref().iter().enumerate() {
+            let pad = widths[i].saturating_sub(cell.chars().count());
+            line.push_str(cell);
+            line.push_str(&" ".repeat(pad + 2));
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn table_aligns_columns_without_trailing_blanks() {
+        let rows = [
+            vec!["NAME".to_owned(), "SERVER".to_owned()],
+            vec!["plm-prod".to_owned(), "https://sso".to_owned()],
+            vec!["ci".to_owned(), String::new()],
+        ];
+        assert_eq!(
+            table(&rows),
+            "NAME      SERVER\nplm-prod  https://sso\nci\n"
+        );
+    }
 
     #[test]
     fn rfc3339_formats_utc_with_z() {

@@ -5,93 +5,20 @@
 #![cfg(unix)]
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use std::io::Read;
-use std::os::unix::net::UnixListener;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
-use wrs_proto::frame::{Mode, decode_request, read_frame, write_frame};
+use common::{FakeDaemon, Reply, launcher, now, run, serve, wrs_token};
 use wrs_proto::{
     ErrorKind, ErrorResponse, PROTOCOL_VERSION, ProfileStatus, Request, Response, Secret,
     SessionState, StatusReport, TokenReply,
 };
-
-/// What the fake daemon does with one request.
-enum Reply {
-    /// Answer and keep serving.
-    Answer(Response),
-    /// Answer, then close the listener and remove the socket (shutdown).
-    AnswerAndStop(Response),
-    /// Read the request and never answer (a hung daemon).
-    Hang,
-}
-
-struct FakeDaemon {
-    _dir: tempfile::TempDir,
-    socket: PathBuf,
-    requests: Arc<Mutex<Vec<Request>>>,
-}
-
-impl FakeDaemon {
-    fn start(handler: impl Fn(&Request) -> Reply + Send + 'static) -> FakeDaemon {
-        let dir = tempfile::tempdir().unwrap();
-        let socket = dir.path().join("agent.sock");
-        let requests = Arc::new(Mutex::new(Vec::new()));
-        serve(&socket, Arc::clone(&requests), handler);
-        FakeDaemon {
-            _dir: dir,
-            socket,
-            requests,
-        }
-    }
-
-    fn requests(&self) -> Vec<Request> {
-        self.requests.lock().unwrap().clone()
-    }
-}
-
-/// Binds `socket` now (so a client may connect as soon as this returns)
-/// and serves on a thread.
-fn serve(
-    socket: &Path,
-    requests: Arc<Mutex<Vec<Request>>>,
-    handler: impl Fn(&Request) -> Reply + Send + 'static,
-) -> std::thread::JoinHandle<()> {
-    let listener = UnixListener::bind(socket).unwrap();
-    let socket = socket.to_path_buf();
-    std::thread::spawn(move || {
-        let mut hung = Vec::new();
-        for stream in listener.incoming() {
-            let mut stream = stream.unwrap();
-            // A connect-and-close (a liveness probe) sends nothing.
-            let Some(body) = read_frame(&mut stream).unwrap() else {
-                continue;
-            };
-            let envelope = decode_request(Mode::Binary, &body).unwrap();
-            assert_eq!(envelope.version, PROTOCOL_VERSION);
-            requests.lock().unwrap().push(envelope.request.clone());
-            match handler(&envelope.request) {
-                Reply::Answer(r) => write_frame(&mut stream, &r).unwrap(),
-                Reply::AnswerAndStop(r) => {
-                    write_frame(&mut stream, &r).unwrap();
-                    std::fs::remove_file(&socket).unwrap();
-                    return;
-                }
-                Reply::Hang => hung.push(stream),
-            }
-        }
-    })
-}
-
-fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-}
 
 fn token(expires_in: u64) -> Response {
     Response::Token(TokenReply {
@@ -117,35 +44,6 @@ fn report(socket: &Path) -> StatusReport {
             last_error: None,
         }],
     }
-}
-
-/// `wrs-token --socket <socket>` with an environment isolated from the
-/// user's, and a daemon launcher that does not exist unless a test sets one.
-fn wrs_token(socket: &Path) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_wrs-token"));
-    cmd.arg("--socket")
-        .arg(socket)
-        .env_remove("WRS_TOKEN_PROFILE")
-        .env_remove("WRS_TOKEN_NO_AUTOSTART")
-        .env_remove("WRS_TOKEN_SOCKET")
-        .env("WRS_TOKEND", "/nonexistent/wrs-tokend")
-        .stdin(Stdio::null());
-    cmd
-}
-
-fn run(cmd: &mut Command) -> (i32, String, String) {
-    let Output {
-        status,
-        stdout,
-        stderr,
-    } = cmd.output().unwrap();
-    let stderr = String::from_utf8(stderr).unwrap();
-    assert!(!stderr.contains("panicked"), "panic: {stderr}");
-    (
-        status.code().unwrap(),
-        String::from_utf8(stdout).unwrap(),
-        stderr,
-    )
 }
 
 #[test]
@@ -301,15 +199,6 @@ fn no_daemon_with_autostart_off_exits_4() {
         .env("WRS_TOKEN_NO_AUTOSTART", "0"));
     assert_eq!(code, 4);
     assert!(err.contains("cannot start the daemon"), "{err}");
-}
-
-/// A launcher script standing in for `wrs-tokend`.
-fn launcher(dir: &Path, body: &str) -> PathBuf {
-    use std::os::unix::fs::PermissionsExt;
-    let path = dir.join("fake-tokend");
-    std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).unwrap();
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
-    path
 }
 
 #[test]

@@ -1,4 +1,4 @@
-//! `wrs-token daemon start|stop|status`: the daemon's life, on request.
+//! `wrs-token daemon start|stop|status|reload`: the daemon's life, on request.
 
 use std::time::{Duration, Instant};
 
@@ -18,6 +18,16 @@ pub fn run(client: &Client, command: DaemonCommand) -> Result<(), Failure> {
         DaemonCommand::Start => start(client),
         DaemonCommand::Stop => stop(client),
         DaemonCommand::Status => status(client),
+        DaemonCommand::Reload => reload(client),
+    }
+}
+
+fn reload(client: &Client) -> Result<(), Failure> {
+    match client.reload_if_running()? {
+        Some(profiles) => write_stdout(
+            format!("daemon reloaded the configuration ({profiles} profiles)\n").as_bytes(),
+        ),
+        None => write_stdout(b"daemon not running (it reads the configuration when it starts)\n"),
     }
 }
 
