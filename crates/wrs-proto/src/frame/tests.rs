@@ -64,7 +64,10 @@ fn sample_responses() -> Vec<Response> {
         Response::LoginPending {},
         Response::Profiles(vec![]),
         Response::ShuttingDown {},
-        Response::SecretStored { profile: "plm".into(), store: "memory".into() },
+        Response::SecretStored {
+            profile: "plm".into(),
+            store: "memory".into(),
+        },
     ]
 }
 
