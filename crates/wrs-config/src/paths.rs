@@ -35,23 +35,23 @@ impl Paths {
         // every Unix, as users of tools like this expect.
         let home = var("HOME");
         let (config_dir, data_dir) = if cfg!(unix) {
-            let config =
-                var("XDG_CONFIG_HOME").or_else(|| platform_default_config(home.as_ref()))?;
-            let data = var("XDG_DATA_HOME").or_else(|| platform_default_data(home.as_ref()))?;
-            (config, data)
-        } else {
-            let dirs = directories::ProjectDirs::from("", "", "wrs-token")?;
+            let config = var("XDG_CONFIG_HOME").or_else(|| platform_default_config(home.as_ref()));
+            let data = var("XDG_DATA_HOME").or_else(|| platform_default_data(home.as_ref()));
             (
-                dirs.config_dir().to_path_buf(),
-                dirs.data_local_dir().to_path_buf(),
+                config.map(|d| d.join("wrs-token")),
+                data.map(|d| d.join("wrs-token")),
+            )
+        } else {
+            let dirs = directories::ProjectDirs::from("", "", "wrs-token");
+            (
+                dirs.as_ref().map(|d| d.config_dir().to_path_buf()),
+                dirs.as_ref().map(|d| d.data_local_dir().to_path_buf()),
             )
         };
-        let (config_dir, data_dir) = if cfg!(unix) {
-            (config_dir.join("wrs-token"), data_dir.join("wrs-token"))
-        } else {
-            (config_dir, data_dir)
-        };
-        let config_file = var(CONFIG_ENV).unwrap_or_else(|| config_dir.join("config.toml"));
+        let config_file = var(CONFIG_ENV).or_else(|| config_dir.map(|d| d.join("config.toml")))?;
+        // Without a home (a bare service account) but with an explicit
+        // config file, data lives beside that file.
+        let data_dir = data_dir.or_else(|| config_file.parent().map(|p| p.join("data")))?;
         Some(Paths {
             config_file,
             data_dir,
@@ -109,6 +109,14 @@ mod tests {
         .unwrap();
         assert_eq!(p.config_file, PathBuf::from("/etc/wrs.toml"));
         assert_eq!(p.data_dir, PathBuf::from("/home/u/.local/share/wrs-token"));
+    }
+
+    #[test]
+    fn an_explicit_config_file_is_enough_without_home() {
+        let p = Paths::resolve_with(env_of(&[(CONFIG_ENV, "/srv/wrs/config.toml")])).unwrap();
+        assert_eq!(p.config_file, PathBuf::from("/srv/wrs/config.toml"));
+        assert_eq!(p.data_dir, PathBuf::from("/srv/wrs/data"));
+        assert_eq!(Paths::resolve_with(env_of(&[])), None);
     }
 
     #[test]
