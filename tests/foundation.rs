@@ -431,3 +431,46 @@ fn garbage_oversize_and_stalled_clients_do_not_stop_the_daemon() {
     assert!(n.is_ok(), "the daemon closed the stalled connection: {n:?}");
     assert!(sb.daemon_answers());
 }
+
+/// systemd socket activation, with systemd's own activator: the first
+/// client connect starts the daemon on the inherited socket.
+#[test]
+fn socket_activation_serves_on_the_inherited_socket() {
+    let activator = std::path::Path::new("/usr/bin/systemd-socket-activate");
+    assert!(
+        activator.exists(),
+        "systemd-socket-activate missing: run scripts/setup-test-env"
+    );
+    let sb = Sandbox::new();
+    let dir = sb.socket.parent().unwrap();
+    std::fs::create_dir_all(dir).unwrap();
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let mut activate = Command::new(activator)
+        .arg("-l")
+        .arg(&sb.socket)
+        .arg(bin("wrs-tokend"))
+        .arg("--foreground")
+        .arg("--socket")
+        .arg(&sb.socket)
+        .args(TEST_SOURCE)
+        .envs(sb.env())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    assert!(
+        wait_until(Duration::from_secs(5), || sb.socket.exists()),
+        "activator listening"
+    );
+    // Nothing runs yet; this connect starts the daemon, which must answer it.
+    let out = sb.run(&["print", "-p", "test", "--no-autostart"]);
+    assert!(out.status.success(), "{}", describe(&out));
+    assert!(stdout(&out).starts_with("wrs-test-test-"));
+    assert!(sb.run(&["daemon", "stop"]).status.success());
+    let status = activate.wait().unwrap();
+    assert!(status.success(), "{status:?}");
+    assert!(
+        sb.socket.exists(),
+        "a socket systemd passed in is not the daemon's to remove"
+    );
+}
