@@ -13,6 +13,7 @@ use wrs_proto::endpoint::Endpoint;
 
 use crate::activation;
 use crate::handler::Handler;
+use crate::runtime::Runtime;
 use crate::server::{self, Limits};
 use crate::session::Sessions;
 use crate::trust::{self, LockFile, SocketIdentity, TrustError};
@@ -88,6 +89,19 @@ impl Daemon {
     /// Verifies the directory, takes the lock and binds the socket (or
     /// adopts the one systemd passed). Must run inside a tokio runtime.
     pub fn start(config: Config, sessions: Arc<Sessions>) -> Result<Daemon, StartError> {
+        Daemon::start_with(config, |socket| Handler::new(sessions, socket))
+    }
+
+    /// As [`Daemon::start`], serving the OAuth `runtime` (logins, logouts,
+    /// reloads) besides its sessions.
+    pub fn start_with_runtime(config: Config, runtime: Arc<Runtime>) -> Result<Daemon, StartError> {
+        Daemon::start_with(config, |socket| Handler::with_runtime(runtime, socket))
+    }
+
+    fn start_with(
+        config: Config,
+        handler: impl FnOnce(std::path::PathBuf) -> Handler,
+    ) -> Result<Daemon, StartError> {
         let endpoint = &config.endpoint;
         trust::ensure_private_dir(&endpoint.dir)?;
         // The lock comes first: with it held, whatever sits at the socket
@@ -109,7 +123,7 @@ impl Daemon {
                 (listener, Some(identity))
             }
         };
-        let handler = Arc::new(Handler::new(sessions, endpoint.socket.clone()));
+        let handler = Arc::new(handler(endpoint.socket.clone()));
         Ok(Daemon {
             listener,
             handler,
@@ -145,7 +159,9 @@ impl Daemon {
         };
         activation::notify_ready();
         tracing::info!(socket = %config.endpoint.socket.display(), pid = std::process::id(), "listening");
+        let sessions = handler.sessions().clone();
         server::run(&listener, handler, config.limits, stop).await;
+        sessions.shutdown();
         drop(listener);
         if let Some(identity) = bound {
             trust::remove_socket(&config.endpoint.socket, identity);

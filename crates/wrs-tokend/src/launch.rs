@@ -17,6 +17,7 @@ use crate::background::{self, Detached, ReadySignal};
 use crate::cli::Cli;
 use crate::clock::SystemClock;
 use crate::daemon::{Config, Daemon};
+use crate::runtime::Runtime;
 use crate::session::Sessions;
 use crate::source::{NoProfiles, TestSource, TokenSource};
 use crate::trust;
@@ -92,15 +93,36 @@ async fn serve(
     log: Option<File>,
 ) -> ExitCode {
     let clock = Arc::new(SystemClock);
-    let source: Arc<dyn TokenSource> = match &cli.test_source {
-        Some(spec) => Arc::new(TestSource::new(spec.clone(), clock.clone())),
-        None => Arc::new(NoProfiles),
-    };
-    let sessions = Arc::new(Sessions::new(source, clock));
     let mut config = Config::new(endpoint);
     config.limits = cli.limits();
+    // The configuration is read here, after the fork; the keyring is opened
+    // even later, on first use.
+    let runtime = match (&cli.test_source, wrs_config::Paths::resolve()) {
+        (Some(_), _) => None,
+        (None, Some(paths)) => Some(Runtime::load(
+            &paths.config_file,
+            &paths.data_dir,
+            clock.clone(),
+        )),
+        (None, None) => {
+            tracing::error!(
+                "cannot tell where the configuration lives (no HOME or XDG_CONFIG_HOME); serving no profiles"
+            );
+            None
+        }
+    };
+    let started = match &runtime {
+        Some(runtime) => Daemon::start_with_runtime(config, runtime.clone()),
+        None => {
+            let source: Arc<dyn TokenSource> = match &cli.test_source {
+                Some(spec) => Arc::new(TestSource::new(spec.clone(), clock.clone())),
+                None => Arc::new(NoProfiles),
+            };
+            Daemon::start(config, Arc::new(Sessions::new(source, clock)))
+        }
+    };
 
-    let daemon = match Daemon::start(config, sessions) {
+    let daemon = match started {
         Ok(daemon) => daemon,
         Err(e) => {
             if ready.is_background() {
@@ -134,6 +156,22 @@ async fn serve(
             return ExitCode::FAILURE;
         }
     };
+    if let Some(runtime) = runtime {
+        match signal(SignalKind::hangup()) {
+            Ok(mut hup) => {
+                tokio::spawn(async move {
+                    while hup.recv().await.is_some() {
+                        tracing::info!("SIGHUP received: reloading the configuration");
+                        // The outcome is logged by the reload itself.
+                        let _ = runtime.reload();
+                    }
+                });
+            }
+            Err(e) => {
+                tracing::warn!("cannot handle SIGHUP (reload with `wrs-token daemon reload`): {e}")
+            }
+        }
+    }
     ready.ready();
     daemon
         .serve(async move {

@@ -13,9 +13,17 @@
 //! - [`server`]: the accept loop, connection limit, timeouts, drain.
 //! - [`connection`]: async framing over the `wrs_proto::frame` codec.
 //! - [`handler`]: one request → one response.
+//! - [`runtime`]: the OAuth runtime behind the handler: login, logout,
+//!   import, client secret, forget, reload.
+//! - [`login`]: pending interactive logins (loopback, paste, device).
 //! - [`session`]: per-profile token cache with single-flight fetches.
+//! - [`renewer`]: scheduled renewal ahead of expiry, backoff on failures.
 //! - [`source`]: the [`source::TokenSource`] trait and its simple sources.
-//! - [`clock`]: injected wall-clock time.
+//! - [`oauth_source`]: the real source: OAuth clients, refresh tokens,
+//!   rotation, typed failures.
+//! - [`profiles`]: the loaded configuration, reload with diff.
+//! - [`stores`]: the keyring / file / memory secret stores per profile.
+//! - [`clock`]: injected wall-clock time and suspend-proof sleeping.
 //!
 //! Exit codes of the binary: 0 (stopped cleanly, or: background daemon is
 //! ready), 1 (error), 2 (bad flags), 75 ([`daemon::EXIT_ALREADY_RUNNING`]).
@@ -34,9 +42,15 @@ pub mod daemon;
 pub mod handler;
 #[cfg(unix)]
 pub mod launch;
+pub mod login;
+pub mod oauth_source;
+pub mod profiles;
+pub mod renewer;
+pub mod runtime;
 #[cfg(unix)]
 pub mod server;
 pub mod session;
 pub mod source;
+pub mod stores;
 #[cfg(unix)]
 pub mod trust;

@@ -1,15 +1,19 @@
-//! Per-profile token cache with single-flight fetches.
+//! Per-profile token cache with single-flight fetches and scheduled renewal.
 //!
 //! [`Sessions`] sits between the request handler and the [`TokenSource`]:
 //!
 //! - a cached token answers `GetToken` while it has at least
-//!   `max(min_ttl, safety margin)` left;
+//!   `max(min_ttl, profile min_ttl, safety margin)` left;
 //! - otherwise one fetch starts, and every caller that arrives while it runs
 //!   waits for that same fetch (single-flight): success or error, they all
 //!   get its outcome. The fetch runs in its own task, so a client hanging up
 //!   mid-fetch neither cancels it for the others nor loses the result;
 //! - a token whose expiry has passed is never handed out, not even one
-//!   fresh from the source.
+//!   fresh from the source;
+//! - after each fetch the [`crate::renewer`] plans the next one: ahead of
+//!   expiry after a success, with backoff after a transient failure, never
+//!   after "login required" (the session then answers that error at once,
+//!   without asking the server again, until a login, logout or reload).
 //!
 //! A fresh token is handed to its waiters even when its whole lifetime is
 //! shorter than a waiter's `min_ttl`: it is the best the authority gives,
@@ -21,12 +25,13 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, SystemTime};
 
-use tokio::sync::watch;
+use tokio::sync::{Notify, watch};
 use wrs_proto::{
     ErrorKind, ErrorResponse, ProfileStatus, ProfileSummary, Secret, SessionState, TokenReply,
 };
 
 use crate::clock::{Clock, unix_secs};
+use crate::renewer::{self, RenewalPolicy};
 use crate::source::{IssuedToken, ProfileInfo, SourceError, TokenSource};
 
 /// Tokens with less than this left are not served from the cache even when
@@ -34,32 +39,63 @@ use crate::source::{IssuedToken, ProfileInfo, SourceError, TokenSource};
 /// network, and a token that dies in flight is a spurious 401.
 pub const DEFAULT_SAFETY_MARGIN: Duration = Duration::from_secs(2);
 
-type FetchOutcome = Result<IssuedToken, SourceError>;
+pub(crate) type FetchOutcome = Result<IssuedToken, SourceError>;
 
 /// All profiles' sessions over one token source.
 pub struct Sessions {
-    source: Arc<dyn TokenSource>,
-    clock: Arc<dyn Clock>,
+    shared: Arc<Shared>,
     safety_margin: Duration,
     sessions: Mutex<HashMap<String, Arc<Session>>>,
 }
 
-/// One profile's cache and in-flight fetch.
-#[derive(Default)]
-struct Session {
+/// What fetch tasks and renewers need, shared with them.
+pub(crate) struct Shared {
+    pub(crate) source: Arc<dyn TokenSource>,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) policy: RenewalPolicy,
+    pub(crate) shutdown: watch::Sender<bool>,
+}
+
+/// One profile's cache, in-flight fetch and renewal plan.
+pub(crate) struct Session {
+    pub(crate) name: String,
     inner: Mutex<SessionInner>,
+    /// Wakes the renewer when the plan changed (new token, logout, ...).
+    pub(crate) changed: Notify,
 }
 
 #[derive(Default)]
-struct SessionInner {
-    token: Option<IssuedToken>,
-    last_error: Option<SourceError>,
+pub(crate) struct SessionInner {
+    pub(crate) token: Option<IssuedToken>,
+    /// When the cached token's request was sent: with its expiry, its
+    /// lifetime, which scales the safety margin for short-lived tokens.
+    pub(crate) token_issued_at: Option<SystemTime>,
+    pub(crate) last_error: Option<SourceError>,
     /// Present while a fetch runs; waiters clone it and wait for `Some`.
-    inflight: Option<watch::Receiver<Option<FetchOutcome>>>,
+    pub(crate) inflight: Option<watch::Receiver<Option<FetchOutcome>>>,
+    /// When the renewer fetches next, if it will.
+    pub(crate) next_refresh_at: Option<SystemTime>,
+    /// Transient failures in a row (the backoff exponent).
+    pub(crate) failures: u32,
+    /// Bumped by login, logout and reload: the outcome of a fetch started
+    /// before is not stored (it answers its waiters only).
+    pub(crate) generation: u64,
+    pub(crate) renewer_running: bool,
+    /// The profile is gone (reload removed or changed it) or the daemon
+    /// stops: the renewer ends.
+    pub(crate) closed: bool,
 }
 
 impl Session {
-    fn lock(&self) -> MutexGuard<'_, SessionInner> {
+    fn new(name: &str) -> Self {
+        Session {
+            name: name.to_owned(),
+            inner: Mutex::new(SessionInner::default()),
+            changed: Notify::new(),
+        }
+    }
+
+    pub(crate) fn lock(&self) -> MutexGuard<'_, SessionInner> {
         // The critical sections never panic halfway through an update, so a
         // poisoned lock still holds consistent data.
         self.inner.lock().unwrap_or_else(PoisonError::into_inner)
@@ -72,20 +108,47 @@ impl SessionInner {
             SessionState::Refreshing
         } else if matches!(self.last_error, Some(SourceError::LoginRequired { .. })) {
             SessionState::NeedsLogin
+        } else if self.next_refresh_at.is_some()
+            && self
+                .last_error
+                .as_ref()
+                .is_some_and(SourceError::is_transient)
+        {
+            SessionState::BackingOff
         } else if self.token.as_ref().is_some_and(|t| t.expires_at > now) {
             SessionState::Active
         } else {
             SessionState::LoggedOut
         }
     }
+
+    /// The cached token, if it has at least `need` left, and at least the
+    /// safety margin, which shrinks to a quarter of the lifetime for
+    /// short-lived tokens (a 2 s token would otherwise never be cached).
+    fn usable(&self, now: SystemTime, need: Duration, margin: Duration) -> Option<&IssuedToken> {
+        self.token.as_ref().filter(|token| {
+            let lifetime = self
+                .token_issued_at
+                .and_then(|issued| token.expires_at.duration_since(issued).ok())
+                .unwrap_or(Duration::MAX);
+            let need = need.max(margin.min(lifetime / 4));
+            token.expires_at > now
+                && token.expires_at.duration_since(now).unwrap_or_default() >= need
+        })
+    }
 }
 
 impl Sessions {
-    /// Sessions over `source`, timed by `clock`, with the default safety margin.
+    /// Sessions over `source`, timed by `clock`, with the default safety
+    /// margin and renewal policy.
     pub fn new(source: Arc<dyn TokenSource>, clock: Arc<dyn Clock>) -> Self {
         Sessions {
-            source,
-            clock,
+            shared: Arc::new(Shared {
+                source,
+                clock,
+                policy: RenewalPolicy::default(),
+                shutdown: watch::Sender::new(false),
+            }),
             safety_margin: DEFAULT_SAFETY_MARGIN,
             sessions: Mutex::new(HashMap::new()),
         }
@@ -97,49 +160,72 @@ impl Sessions {
         self
     }
 
+    /// Changes the renewal policy (before any session exists).
+    pub fn with_policy(mut self, policy: RenewalPolicy) -> Self {
+        if let Some(shared) = Arc::get_mut(&mut self.shared) {
+            shared.policy = policy;
+        }
+        self
+    }
+
     /// The token source behind these sessions.
     pub fn source(&self) -> &Arc<dyn TokenSource> {
-        &self.source
+        &self.shared.source
+    }
+
+    /// The clock these sessions run on.
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.shared.clock
     }
 
     /// A token for `profile` (the default when `None`) valid for at least
-    /// `min_ttl`, from the cache or from one shared fetch.
+    /// `min_ttl`, from the cache or from one shared fetch. A session that
+    /// needs a login answers so at once, without asking the server.
     pub async fn get_token(
         &self,
         profile: Option<&str>,
         min_ttl: Duration,
     ) -> Result<TokenReply, ErrorResponse> {
-        let name = self.resolve(profile)?;
-        let session = self.session(&name);
-        let need = min_ttl.max(self.safety_margin);
-        let mut rx = {
+        let info = self.resolve_info(profile)?;
+        let session = self.session(&info.name);
+        let need = min_ttl.max(info.min_ttl);
+        let rx = {
             let mut inner = session.lock();
-            let now = self.clock.now();
-            if let Some(token) = &inner.token
-                && token.expires_at.duration_since(now).unwrap_or_default() >= need
-                && token.expires_at > now
-            {
-                return Ok(reply(&name, token));
+            if let Some(token) = inner.usable(self.shared.clock.now(), need, self.safety_margin) {
+                return Ok(reply(&info.name, token));
             }
             match &inner.inflight {
                 Some(rx) => rx.clone(),
-                None => self.start_fetch(&name, &session, &mut inner),
+                None => {
+                    if let Some(err @ SourceError::LoginRequired { .. }) = &inner.last_error {
+                        return Err(err.to_response());
+                    }
+                    start_fetch(&self.shared, &session, &mut inner)
+                }
             }
         };
-        let outcome = loop {
-            if let Some(outcome) = rx.borrow_and_update().clone() {
-                break outcome;
-            }
-            if rx.changed().await.is_err() {
-                // The fetch task always sends before it ends; this is only
-                // reached if the runtime is shutting down under us.
-                break Err(SourceError::Internal(
-                    "the token fetch was abandoned".into(),
-                ));
+        self.answer(&info.name, wait_outcome(rx).await)
+    }
+
+    /// Fetches a new token for `profile` now, bypassing the cache and a
+    /// "login required" state (after a login or an import), sharing a fetch
+    /// that is already running.
+    pub async fn refresh(&self, profile: Option<&str>) -> Result<TokenReply, ErrorResponse> {
+        let name = self.resolve(profile)?;
+        let session = self.session(&name);
+        let rx = {
+            let mut inner = session.lock();
+            match &inner.inflight {
+                Some(rx) => rx.clone(),
+                None => start_fetch(&self.shared, &session, &mut inner),
             }
         };
+        self.answer(&name, wait_outcome(rx).await)
+    }
+
+    fn answer(&self, name: &str, outcome: FetchOutcome) -> Result<TokenReply, ErrorResponse> {
         match outcome {
-            Ok(token) if token.expires_at > self.clock.now() => Ok(reply(&name, &token)),
+            Ok(token) if token.expires_at > self.shared.clock.now() => Ok(reply(name, &token)),
             Ok(_) => Err(ErrorResponse::new(
                 ErrorKind::AuthorizationServer,
                 format!("the authorization server issued an already expired token for {name}"),
@@ -149,47 +235,59 @@ impl Sessions {
         }
     }
 
-    /// Starts the one fetch for `session`; the caller holds its lock.
-    fn start_fetch(
-        &self,
-        name: &str,
-        session: &Arc<Session>,
-        inner: &mut SessionInner,
-    ) -> watch::Receiver<Option<FetchOutcome>> {
-        let (tx, rx) = watch::channel(None);
-        inner.inflight = Some(rx.clone());
-        let source = Arc::clone(&self.source);
-        let session = Arc::clone(session);
-        let name = name.to_owned();
-        tokio::spawn(async move {
-            // The fetch runs in a task of its own so that a panicking source
-            // becomes an error for the waiters instead of a stuck session.
-            let fetch_name = name.clone();
-            let outcome = match tokio::spawn(async move { source.fetch(&fetch_name).await }).await {
-                Ok(outcome) => outcome,
-                Err(e) => {
-                    tracing::error!(profile = %name, "token source failed: {e}");
-                    Err(SourceError::Internal("the token source crashed".into()))
-                }
-            };
+    /// Puts a token obtained outside the source (a login) into `profile`'s
+    /// cache and plans its renewal; `issued_at` is when its request was sent.
+    pub fn seed(&self, profile: &str, token: IssuedToken, issued_at: SystemTime) {
+        let session = self.session(profile);
+        let mut inner = session.lock();
+        inner.generation += 1;
+        inner.last_error = None;
+        let min_ttl = self.profile_min_ttl(profile);
+        renewer::after_fetch(
+            &self.shared,
+            &session,
+            &mut inner,
+            issued_at,
+            min_ttl,
+            &Ok(token.clone()),
+        );
+        inner.token = Some(token);
+        inner.token_issued_at = Some(issued_at);
+    }
+
+    /// Forgets everything about `profile`'s tokens (logout): the cache, the
+    /// last error and the renewal plan. A fetch still running is not stored.
+    pub fn clear(&self, profile: &str) {
+        let session = self.session(profile);
+        let mut inner = session.lock();
+        inner.generation += 1;
+        inner.token = None;
+        inner.token_issued_at = None;
+        inner.last_error = None;
+        inner.next_refresh_at = None;
+        inner.failures = 0;
+        session.changed.notify_one();
+    }
+
+    /// Drops `profile`'s session altogether (its configuration changed or
+    /// went away); its renewer ends.
+    pub fn remove(&self, profile: &str) {
+        let removed = self
+            .sessions
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(profile);
+        if let Some(session) = removed {
             let mut inner = session.lock();
-            match &outcome {
-                Ok(token) => {
-                    tracing::debug!(profile = %name, expires_at = unix_secs(token.expires_at), "fetched a token");
-                    inner.token = Some(token.clone());
-                    inner.last_error = None;
-                }
-                Err(e) => {
-                    tracing::warn!(profile = %name, "token fetch failed: {e}");
-                    inner.last_error = Some(e.clone());
-                }
-            }
-            inner.inflight = None;
-            // Sent under the lock so no caller can see the cleared in-flight
-            // marker before the outcome is published.
-            tx.send_replace(Some(outcome));
-        });
-        rx
+            inner.closed = true;
+            inner.generation += 1;
+            session.changed.notify_one();
+        }
+    }
+
+    /// Ends every renewer (the daemon stops).
+    pub fn shutdown(&self) {
+        self.shared.shutdown.send_replace(true);
     }
 
     /// Drops `profile`'s cached token; when `token` is given, only if the
@@ -217,8 +315,9 @@ impl Sessions {
 
     /// Every profile's session state, in the source's order.
     pub fn status(&self) -> Vec<ProfileStatus> {
-        let now = self.clock.now();
-        self.source
+        let now = self.shared.clock.now();
+        self.shared
+            .source
             .profiles()
             .into_iter()
             .map(|p| {
@@ -227,7 +326,7 @@ impl Sessions {
                 ProfileStatus {
                     state: inner.state(now),
                     expires_at: inner.token.as_ref().map(|t| unix_secs(t.expires_at)),
-                    next_refresh_at: None,
+                    next_refresh_at: inner.next_refresh_at.map(unix_secs),
                     last_error: inner.last_error.as_ref().map(ToString::to_string),
                     name: p.name,
                 }
@@ -237,8 +336,9 @@ impl Sessions {
 
     /// The configured profiles with their session state.
     pub fn profiles(&self) -> Vec<ProfileSummary> {
-        let now = self.clock.now();
-        self.source
+        let now = self.shared.clock.now();
+        self.shared
+            .source
             .profiles()
             .into_iter()
             .map(|p| {
@@ -253,15 +353,33 @@ impl Sessions {
             .collect()
     }
 
+    /// `profile`'s session state.
+    pub fn state(&self, profile: &str) -> SessionState {
+        let now = self.shared.clock.now();
+        self.session(profile).lock().state(now)
+    }
+
     fn session(&self, name: &str) -> Arc<Session> {
         let mut map = self.sessions.lock().unwrap_or_else(PoisonError::into_inner);
-        Arc::clone(map.entry(name.to_owned()).or_default())
+        Arc::clone(
+            map.entry(name.to_owned())
+                .or_insert_with(|| Arc::new(Session::new(name))),
+        )
+    }
+
+    fn profile_min_ttl(&self, name: &str) -> Duration {
+        profile_min_ttl(&self.shared, name)
     }
 
     /// The profile a request means: the named one, else the default one,
     /// else the only one.
-    fn resolve(&self, profile: Option<&str>) -> Result<String, ErrorResponse> {
-        let profiles = self.source.profiles();
+    pub fn resolve(&self, profile: Option<&str>) -> Result<String, ErrorResponse> {
+        self.resolve_info(profile).map(|p| p.name)
+    }
+
+    fn resolve_info(&self, profile: Option<&str>) -> Result<ProfileInfo, ErrorResponse> {
+        self.shared.source.check().map_err(|e| e.to_response())?;
+        let profiles = self.shared.source.profiles();
         if profiles.is_empty() {
             return Err(no_profile_error());
         }
@@ -269,7 +387,7 @@ impl Sessions {
             Some(name) => profiles
                 .iter()
                 .find(|p| p.name == name)
-                .map(|p| p.name.clone())
+                .cloned()
                 .ok_or_else(|| {
                     ErrorResponse::new(
                         ErrorKind::UnknownProfile,
@@ -282,7 +400,7 @@ impl Sessions {
                     [only] => Some(only),
                     _ => profiles.iter().find(|p| p.is_default),
                 };
-                chosen.map(|p| p.name.clone()).ok_or_else(|| {
+                chosen.cloned().ok_or_else(|| {
                     ErrorResponse::new(ErrorKind::NoProfile, "no default profile").with_hint(
                         format!(
                             "pass `-p NAME` or set WRS_TOKEN_PROFILE; configured profiles: {}",
@@ -291,6 +409,81 @@ impl Sessions {
                     )
                 })
             }
+        }
+    }
+}
+
+pub(crate) fn profile_min_ttl(shared: &Shared, name: &str) -> Duration {
+    shared
+        .source
+        .profiles()
+        .into_iter()
+        .find(|p| p.name == name)
+        .map_or(Duration::ZERO, |p| p.min_ttl)
+}
+
+/// Starts the one fetch for `session`; the caller holds its lock.
+pub(crate) fn start_fetch(
+    shared: &Arc<Shared>,
+    session: &Arc<Session>,
+    inner: &mut SessionInner,
+) -> watch::Receiver<Option<FetchOutcome>> {
+    let (tx, rx) = watch::channel(None);
+    inner.inflight = Some(rx.clone());
+    let generation = inner.generation;
+    let shared = Arc::clone(shared);
+    let session = Arc::clone(session);
+    tokio::spawn(async move {
+        let started = shared.clock.now();
+        let name = session.name.clone();
+        // The fetch runs in a task of its own so that a panicking source
+        // becomes an error for the waiters instead of a stuck session.
+        let source = Arc::clone(&shared.source);
+        let fetch_name = name.clone();
+        let outcome = match tokio::spawn(async move { source.fetch(&fetch_name).await }).await {
+            Ok(outcome) => outcome,
+            Err(e) => {
+                tracing::error!(profile = %name, "token source failed: {e}");
+                Err(SourceError::Internal("the token source crashed".into()))
+            }
+        };
+        let min_ttl = profile_min_ttl(&shared, &name);
+        let mut inner = session.lock();
+        inner.inflight = None;
+        if inner.generation == generation && !inner.closed {
+            match &outcome {
+                Ok(token) => {
+                    tracing::debug!(profile = %name, expires_at = unix_secs(token.expires_at), "fetched a token");
+                    inner.token = Some(token.clone());
+                    inner.token_issued_at = Some(started);
+                    inner.last_error = None;
+                }
+                Err(e) => {
+                    tracing::warn!(profile = %name, "token fetch failed: {e}");
+                    inner.last_error = Some(e.clone());
+                }
+            }
+            renewer::after_fetch(&shared, &session, &mut inner, started, min_ttl, &outcome);
+        }
+        // Sent under the lock so no caller can see the cleared in-flight
+        // marker before the outcome is published.
+        tx.send_replace(Some(outcome));
+    });
+    rx
+}
+
+/// Waits for the outcome of a fetch started by [`start_fetch`].
+pub(crate) async fn wait_outcome(mut rx: watch::Receiver<Option<FetchOutcome>>) -> FetchOutcome {
+    loop {
+        if let Some(outcome) = rx.borrow_and_update().clone() {
+            return outcome;
+        }
+        if rx.changed().await.is_err() {
+            // The fetch task always sends before it ends; this is only
+            // reached if the runtime is shutting down under us.
+            return Err(SourceError::Internal(
+                "the token fetch was abandoned".into(),
+            ));
         }
     }
 }

@@ -3,7 +3,8 @@
 //!
 //! The session layer ([`crate::session`]) caches and shares what a source
 //! returns; a source only knows how to get one fresh token for one profile.
-//! The OAuth engine will be another implementation of this trait.
+//! The OAuth engine ([`crate::oauth_source::OAuthSource`]) is the real
+//! implementation of this trait.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -29,6 +30,9 @@ pub struct ProfileInfo {
     pub is_default: bool,
     /// The issuer or token endpoint, for display only.
     pub server: String,
+    /// The profile's own minimum remaining validity of a token handed out
+    /// (added to what each request asks for); zero when not configured.
+    pub min_ttl: Duration,
 }
 
 /// An access token fresh from the authority.
@@ -70,9 +74,31 @@ pub enum SourceError {
     /// The profile's configuration is unusable.
     #[error("configuration error: {0}")]
     Config(String),
+    /// The authority is unreachable, overloaded or answered garbage, in a
+    /// way a later retry may fix (5xx, timeouts, `temporarily_unavailable`).
+    #[error("{message}")]
+    Transient {
+        /// What happened, for the user.
+        message: String,
+        /// The server's `Retry-After`, if it sent one.
+        retry_after: Option<Duration>,
+    },
+    /// The configuration file cannot be read or is invalid (the message
+    /// names file, line and key).
+    #[error("configuration file error: {0}")]
+    ConfigFile(String),
     /// The secret store failed.
-    #[error("secret store error: {0}")]
-    Store(String),
+    #[error("secret store error: {message}")]
+    Store {
+        /// What failed (never a secret value).
+        message: String,
+        /// What the user can do, e.g. choose another store.
+        hint: Option<String>,
+    },
+    /// An interactive login did not complete (timeout, state mismatch,
+    /// abandoned, expired device code).
+    #[error("{0}")]
+    LoginFailed(String),
     /// The source does not implement this operation.
     #[error("{0} is not supported by this token source yet")]
     Unsupported(String),
@@ -96,10 +122,40 @@ impl SourceError {
             SourceError::Network(_) => ErrorResponse::new(ErrorKind::Network, message)
                 .with_hint("check the network and the issuer URL; `wrs-token doctor` can help"),
             SourceError::Config(_) => ErrorResponse::new(ErrorKind::Config, message),
-            SourceError::Store(_) => ErrorResponse::new(ErrorKind::Store, message),
+            SourceError::ConfigFile(_) => ErrorResponse::new(ErrorKind::Config, message)
+                .with_hint("fix the file, then run `wrs-token daemon reload`"),
+            SourceError::Transient { .. } => ErrorResponse::new(ErrorKind::Network, message)
+                .with_hint("the daemon retries by itself; `wrs-token status` shows when"),
+            SourceError::Store { hint, .. } => {
+                let err = ErrorResponse::new(ErrorKind::Store, message);
+                match hint {
+                    Some(hint) => err.with_hint(hint.clone()),
+                    None => err,
+                }
+            }
+            SourceError::LoginFailed(_) => ErrorResponse::new(ErrorKind::LoginFailed, message),
             SourceError::Unsupported(_) => ErrorResponse::new(ErrorKind::Config, message)
                 .with_hint("this daemon build cannot do that yet"),
             SourceError::Internal(_) => ErrorResponse::new(ErrorKind::Internal, message),
+        }
+    }
+}
+
+impl SourceError {
+    /// Whether retrying later may succeed: the renewal scheduler backs off
+    /// and retries these, and stops on every other error.
+    pub fn is_transient(&self) -> bool {
+        matches!(
+            self,
+            SourceError::Network(_) | SourceError::Transient { .. }
+        )
+    }
+
+    /// How long the server asked us to wait, when it did.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            SourceError::Transient { retry_after, .. } => *retry_after,
+            _ => None,
         }
     }
 }
@@ -116,6 +172,12 @@ pub trait TokenSource: Send + Sync + 'static {
     /// network round trip in the real source). `profile` is always one of
     /// [`TokenSource::profiles`].
     fn fetch(&self, profile: &str) -> BoxFuture<'_, Result<IssuedToken, SourceError>>;
+
+    /// Whether the source can serve at all; an error here (a broken
+    /// configuration file) answers every profile request.
+    fn check(&self) -> Result<(), SourceError> {
+        Ok(())
+    }
 }
 
 /// The shipped source while no profile is configured: serves nothing.
@@ -255,6 +317,7 @@ impl TokenSource for TestSource {
                 name: name.clone(),
                 is_default: i == 0,
                 server: "test-source (no network)".into(),
+                min_ttl: Duration::ZERO,
             })
             .collect()
     }

@@ -4,7 +4,7 @@ use std::time::Duration;
 use wrs_proto::{ErrorKind, Secret, SessionState};
 
 use super::*;
-use crate::clock::FakeClock;
+use crate::clock::{Clock, FakeClock, unix_secs};
 use crate::source::{NoProfiles, TestFailure, TestSource, TestSourceSpec};
 
 struct Fixture {
@@ -200,4 +200,100 @@ async fn status_reports_state_expiry_and_last_error() {
             .contains("login required")
     );
     assert_eq!(f.sessions.profiles()[0].state, SessionState::NeedsLogin);
+}
+
+/// Lets spawned renewer and fetch tasks run (current-thread runtime).
+async fn settle() {
+    for _ in 0..20 {
+        tokio::task::yield_now().await;
+    }
+    tokio::time::sleep(Duration::from_millis(5)).await;
+}
+
+#[tokio::test]
+async fn renewal_is_planned_at_75_to_80_percent_and_fires_when_the_clock_gets_there() {
+    let f = fixture("profile=p,lifetime=100");
+    let issued = unix_secs(f.clock.now());
+    token(&f.sessions, 0).await.unwrap();
+    let next = f.sessions.status()[0].next_refresh_at.unwrap();
+    assert!((issued + 75..=issued + 80).contains(&next), "{next}");
+
+    f.clock.advance(Duration::from_secs(74));
+    settle().await;
+    assert_eq!(f.source.fetch_count(), 1, "not before its time");
+    f.clock.advance(Duration::from_secs(7));
+    settle().await;
+    assert_eq!(f.source.fetch_count(), 2, "renewed without a caller");
+    assert_eq!(token(&f.sessions, 0).await.unwrap(), "wrs-test-p-2");
+}
+
+#[tokio::test]
+async fn transient_failures_back_off_then_recover() {
+    let f = fixture("profile=p,lifetime=100");
+    token(&f.sessions, 0).await.unwrap();
+    f.source.set_failure(Some(TestFailure::Network));
+    f.clock.advance(Duration::from_secs(81));
+    settle().await;
+    assert_eq!(f.source.fetch_count(), 2);
+    let status = &f.sessions.status()[0];
+    assert_eq!(status.state, SessionState::BackingOff);
+    // The cached token is still good for ~19 s: served, no fetch.
+    assert_eq!(token(&f.sessions, 0).await.unwrap(), "wrs-test-p-1");
+    assert_eq!(f.source.fetch_count(), 2);
+
+    f.clock.advance(Duration::from_secs(1));
+    settle().await;
+    assert_eq!(f.source.fetch_count(), 3, "first retry after ~1 s");
+    f.clock.advance(Duration::from_secs(1));
+    settle().await;
+    assert_eq!(f.source.fetch_count(), 3, "second retry waits ~2 s");
+    f.source.set_failure(None);
+    f.clock.advance(Duration::from_secs(1));
+    settle().await;
+    assert_eq!(f.source.fetch_count(), 4);
+    let status = &f.sessions.status()[0];
+    assert_eq!(status.state, SessionState::Active);
+    assert_eq!(status.last_error, None);
+}
+
+#[tokio::test]
+async fn login_required_stops_renewal_and_callers_do_not_refetch() {
+    let f = fixture("profile=p,lifetime=100");
+    token(&f.sessions, 0).await.unwrap();
+    f.source.set_failure(Some(TestFailure::LoginRequired));
+    f.clock.advance(Duration::from_secs(81));
+    settle().await;
+    assert_eq!(f.source.fetch_count(), 2);
+    assert_eq!(f.sessions.status()[0].next_refresh_at, None);
+    f.clock.advance(Duration::from_secs(1000));
+    settle().await;
+    let err = token(&f.sessions, 0).await.unwrap_err();
+    assert_eq!(err.kind, ErrorKind::LoginRequired);
+    assert_eq!(f.source.fetch_count(), 2);
+    // A forced refresh (after a login or import) asks again.
+    f.source.set_failure(None);
+    assert!(f.sessions.refresh(None).await.is_ok());
+    assert_eq!(f.sessions.status()[0].state, SessionState::Active);
+}
+
+#[tokio::test]
+async fn logout_clears_the_cache_and_the_plan() {
+    let f = fixture("profile=p,lifetime=100");
+    token(&f.sessions, 0).await.unwrap();
+    f.sessions.clear("p");
+    let status = &f.sessions.status()[0];
+    assert_eq!(status.state, SessionState::LoggedOut);
+    assert_eq!(status.next_refresh_at, None);
+    f.clock.advance(Duration::from_secs(90));
+    settle().await;
+    assert_eq!(f.source.fetch_count(), 1, "no renewal after logout");
+}
+
+#[tokio::test]
+async fn short_lived_tokens_are_served_from_cache_for_most_of_their_life() {
+    let f = fixture("profile=p,lifetime=2");
+    token(&f.sessions, 0).await.unwrap();
+    f.clock.advance(Duration::from_millis(1400));
+    assert_eq!(token(&f.sessions, 0).await.unwrap(), "wrs-test-p-1");
+    assert_eq!(f.source.fetch_count(), 1);
 }

@@ -1,0 +1,497 @@
+//! The real token source: each profile's OAuth client and its refresh
+//! token, kept between the secret store and the authorization server.
+//!
+//! - The OAuth client is built on first use: discovery when the profile
+//!   has an `issuer` (explicit endpoints in the profile override what was
+//!   discovered), else the explicit endpoints; the extra CA from `ca_file`;
+//!   the client secret from the profile's store unless `auth = "none"`.
+//! - client-credentials profiles get a new token on every fetch; the others
+//!   refresh with the stored refresh token (read once, then kept in memory).
+//! - A rotated refresh token is written to the store *before* the new
+//!   access token is returned to anyone; a response without one keeps the
+//!   old. One lock per profile covers read, refresh and write, and logout
+//!   and login take it too, so a rotation can never be lost to a race.
+//! - Failures are typed for the session layer: `invalid_grant` and a
+//!   missing refresh token → login required; `invalid_client` →
+//!   configuration; 5xx, timeouts, network, `temporarily_unavailable`, proxy
+//!   pages → transient (retried with backoff).
+//!
+//! Expiry counts from the moment the request was sent, on the injected
+//! clock; a server that omits `expires_in` gets [`DEFAULT_LIFETIME`].
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, SystemTime};
+
+use tokio::sync::Mutex as AsyncMutex;
+use url::Url;
+use wrs_config::{ClientAuth, Grant, Profile};
+use wrs_oauth::{
+    ClientIdentity, Endpoints, ErrorCode, HttpClient, HttpConfig, OAuthClient, OAuthError,
+    TokenResponse, TokenTypeHint,
+};
+use wrs_proto::Secret;
+use wrs_store::SecretKind;
+
+use crate::clock::Clock;
+use crate::profiles::Profiles;
+use crate::source::{BoxFuture, IssuedToken, ProfileInfo, SourceError, TokenSource};
+use crate::stores::Stores;
+
+/// The lifetime assumed for an access token whose response has no
+/// `expires_in` (RFC 6749 makes it optional; PingFederate always sends it).
+pub const DEFAULT_LIFETIME: Duration = Duration::from_secs(300);
+
+/// Tokens from the profiles' authorization servers.
+pub struct OAuthSource {
+    profiles: Arc<Profiles>,
+    stores: Stores,
+    clock: Arc<dyn Clock>,
+    http: HttpConfig,
+    runtimes: Mutex<HashMap<String, Arc<ProfileRuntime>>>,
+}
+
+/// What the source keeps for one profile while its settings stay the same.
+struct ProfileRuntime {
+    name: String,
+    profile: Profile,
+    client: AsyncMutex<Option<OAuthClient>>,
+    refresh: AsyncMutex<RefreshSlot>,
+}
+
+/// The profile's refresh token as last read or written; `loaded` is false
+/// until the store was read.
+#[derive(Default)]
+struct RefreshSlot {
+    token: Option<Secret>,
+    loaded: bool,
+}
+
+impl OAuthSource {
+    /// A source over `profiles`, keeping secrets in `stores`, timed by `clock`.
+    pub fn new(profiles: Arc<Profiles>, stores: Stores, clock: Arc<dyn Clock>) -> Self {
+        OAuthSource {
+            profiles,
+            stores,
+            clock,
+            http: HttpConfig::default(),
+            runtimes: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Changes the HTTP settings (timeouts) of clients built from now on.
+    pub fn with_http_config(mut self, http: HttpConfig) -> Self {
+        self.http = http;
+        self
+    }
+
+    /// The configuration behind this source.
+    pub fn profiles_config(&self) -> &Arc<Profiles> {
+        &self.profiles
+    }
+
+    /// The secret stores behind this source.
+    pub fn stores(&self) -> &Stores {
+        &self.stores
+    }
+
+    /// The clock this source stamps tokens with.
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
+    }
+
+    /// `name`'s settings.
+    pub fn profile(&self, name: &str) -> Result<Profile, SourceError> {
+        self.profiles.profile(name)
+    }
+
+    /// Drops what is kept for `name` (its settings changed or it is gone);
+    /// the next use builds a new client and reads the store again.
+    pub fn forget_runtime(&self, name: &str) {
+        self.runtimes
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(name);
+    }
+
+    fn runtime(&self, name: &str) -> Result<Arc<ProfileRuntime>, SourceError> {
+        let profile = self.profiles.profile(name)?;
+        let mut map = self.runtimes.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(rt) = map.get(name)
+            && rt.profile == profile
+        {
+            return Ok(rt.clone());
+        }
+        let rt = Arc::new(ProfileRuntime {
+            name: name.to_owned(),
+            profile,
+            client: AsyncMutex::new(None),
+            refresh: AsyncMutex::new(RefreshSlot::default()),
+        });
+        map.insert(name.to_owned(), rt.clone());
+        Ok(rt)
+    }
+
+    /// `name`'s OAuth client, built on first use.
+    pub async fn client(&self, name: &str) -> Result<OAuthClient, SourceError> {
+        let rt = self.runtime(name)?;
+        self.client_for(&rt).await
+    }
+
+    async fn client_for(&self, rt: &ProfileRuntime) -> Result<OAuthClient, SourceError> {
+        let mut slot = rt.client.lock().await;
+        if let Some(client) = &*slot {
+            return Ok(client.clone());
+        }
+        let client = self.build_client(rt).await?;
+        *slot = Some(client.clone());
+        Ok(client)
+    }
+
+    async fn build_client(&self, rt: &ProfileRuntime) -> Result<OAuthClient, SourceError> {
+        let (name, p) = (&rt.name, &rt.profile);
+        let mut http = self.http.clone();
+        if let Some(ca) = &p.ca_file {
+            http = http
+                .with_ca_file(Path::new(ca))
+                .map_err(|e| oauth_error(name, e))?;
+        }
+        let http = HttpClient::new(&http).map_err(|e| oauth_error(name, e))?;
+        let identity = match p.auth {
+            ClientAuth::None => ClientIdentity::public(&p.client_id),
+            ClientAuth::Basic | ClientAuth::Post => {
+                let secret = self
+                    .stores
+                    .get(p.store, name, SecretKind::ClientSecret)
+                    .await?
+                    .ok_or_else(|| {
+                        SourceError::Config(format!(
+                            "no client secret is stored for profile {name} (auth = {:?} needs one): \
+                             store it with `wrs-token profile add {name} … --client-secret-stdin`",
+                            p.auth
+                        ))
+                    })?;
+                let auth = if p.auth == ClientAuth::Post {
+                    wrs_oauth::ClientAuth::ClientSecretPost
+                } else {
+                    wrs_oauth::ClientAuth::ClientSecretBasic
+                };
+                ClientIdentity::confidential(&p.client_id, secret, auth)
+            }
+        };
+        let endpoints = match &p.issuer {
+            Some(issuer) => {
+                let metadata = wrs_oauth::discover(&http, issuer)
+                    .await
+                    .map_err(|e| oauth_error(name, e))?;
+                let mut endpoints = metadata.endpoints().map_err(|e| oauth_error(name, e))?;
+                // Kept as configured: the redirect's `iss` is compared to it.
+                endpoints.issuer = Some(issuer.clone());
+                if let Some(url) = &p.authorization_endpoint {
+                    endpoints.authorization = Some(parse_url(name, "authorization", url)?);
+                }
+                if let Some(url) = &p.token_endpoint {
+                    endpoints.token = parse_url(name, "token", url)?;
+                }
+                endpoints
+            }
+            None => {
+                let token = p.token_endpoint.as_deref().ok_or_else(|| {
+                    SourceError::Config(format!(
+                        "profile {name} has neither an issuer nor a token endpoint"
+                    ))
+                })?;
+                Endpoints::parse(p.authorization_endpoint.as_deref(), token)
+                    .map_err(|e| oauth_error(name, e))?
+            }
+        };
+        let mut endpoints = endpoints;
+        if let Some(url) = &p.revocation_endpoint {
+            endpoints.revocation = Some(parse_url(name, "revocation", url)?);
+        }
+        if let Some(url) = &p.device_authorization_endpoint {
+            endpoints.device_authorization = Some(parse_url(name, "device authorization", url)?);
+        }
+        let client =
+            OAuthClient::new(http, endpoints, identity).map_err(|e| oauth_error(name, e))?;
+        tracing::debug!(profile = %name, "OAuth client ready");
+        Ok(client)
+    }
+
+    /// The refresh token, read from the store on first use.
+    async fn load_refresh_token(
+        &self,
+        rt: &ProfileRuntime,
+        slot: &mut RefreshSlot,
+    ) -> Result<Option<Secret>, SourceError> {
+        if !slot.loaded {
+            slot.token = self
+                .stores
+                .get(rt.profile.store, &rt.name, SecretKind::RefreshToken)
+                .await?;
+            slot.loaded = true;
+        }
+        Ok(slot.token.clone())
+    }
+
+    async fn fetch_token(&self, name: &str) -> Result<IssuedToken, SourceError> {
+        let rt = self.runtime(name)?;
+        if rt.profile.grant == Grant::ClientCredentials {
+            let client = self.client_for(&rt).await?;
+            let sent = self.clock.now();
+            let response = client
+                .client_credentials(&rt.profile.scopes, None)
+                .await
+                .map_err(|e| oauth_error(name, e))?;
+            tracing::debug!(profile = %name, "client-credentials token obtained");
+            return Ok(issued(&response, sent));
+        }
+        let mut slot = rt.refresh.lock().await;
+        let Some(refresh_token) = self.load_refresh_token(&rt, &mut slot).await? else {
+            return Err(SourceError::LoginRequired {
+                profile: name.to_owned(),
+                reason: Some("no refresh token is stored".into()),
+            });
+        };
+        let client = self.client_for(&rt).await?;
+        let sent = self.clock.now();
+        // An empty scope list asks for the originally granted scope.
+        let response = match client.refresh(&refresh_token, &[], None).await {
+            Ok(response) => response,
+            Err(e) => {
+                if e.is_login_required() {
+                    // Read the store again next time: a login may put a new
+                    // token there.
+                    *slot = RefreshSlot::default();
+                    tracing::info!(profile = %name, "refresh token rejected: login required");
+                }
+                return Err(oauth_error(name, e));
+            }
+        };
+        if let Some(new) = &response.refresh_token
+            && *new != refresh_token
+        {
+            // Kept in memory first: if the store fails, the daemon still
+            // holds the only valid refresh token and tries to save it again
+            // on the next refresh.
+            slot.token = Some(new.clone());
+            self.stores
+                .set(rt.profile.store, name, SecretKind::RefreshToken, new)
+                .await?;
+            tracing::info!(profile = %name, "access token refreshed; rotated refresh token stored");
+        } else {
+            tracing::info!(profile = %name, "access token refreshed");
+        }
+        Ok(issued(&response, sent))
+    }
+
+    /// Keeps the tokens of a finished login (or device/code exchange):
+    /// stores the refresh token, if any, before anything else sees the
+    /// access token. `sent` is when the token request left.
+    pub async fn accept_login(
+        &self,
+        name: &str,
+        response: &TokenResponse,
+        sent: SystemTime,
+    ) -> Result<IssuedToken, SourceError> {
+        let rt = self.runtime(name)?;
+        if let Some(refresh_token) = &response.refresh_token {
+            let mut slot = rt.refresh.lock().await;
+            self.stores
+                .set(
+                    rt.profile.store,
+                    name,
+                    SecretKind::RefreshToken,
+                    refresh_token,
+                )
+                .await?;
+            slot.token = Some(refresh_token.clone());
+            slot.loaded = true;
+        } else if rt.profile.grant != Grant::ClientCredentials {
+            tracing::warn!(
+                profile = %name,
+                "the server issued no refresh token: the login lasts only as long as this access token \
+                 (ask for the `offline_access` scope?)"
+            );
+        }
+        tracing::info!(profile = %name, "logged in");
+        Ok(issued(response, sent))
+    }
+
+    /// Stores an existing refresh token for `name` (import from another
+    /// tool); the caller validates it with a refresh.
+    pub async fn import_refresh_token(
+        &self,
+        name: &str,
+        token: &Secret,
+    ) -> Result<(), SourceError> {
+        let rt = self.runtime(name)?;
+        let mut slot = rt.refresh.lock().await;
+        self.stores
+            .set(rt.profile.store, name, SecretKind::RefreshToken, token)
+            .await?;
+        slot.token = Some(token.clone());
+        slot.loaded = true;
+        tracing::info!(profile = %name, "refresh token imported");
+        Ok(())
+    }
+
+    /// Logs `name` out: revokes its refresh token at the server once (when
+    /// `revoke` and an endpoint is known), then deletes it from the store
+    /// whatever the revocation's outcome. Returns whether it was revoked.
+    pub async fn logout(&self, name: &str, revoke: bool) -> Result<bool, SourceError> {
+        let rt = self.runtime(name)?;
+        let mut slot = rt.refresh.lock().await;
+        let token = match self.load_refresh_token(&rt, &mut slot).await {
+            Ok(token) => token,
+            Err(e) => {
+                tracing::warn!(profile = %name, "cannot read the refresh token to revoke it: {e}");
+                None
+            }
+        };
+        let mut revoked = false;
+        if let Some(token) = &token
+            && revoke
+        {
+            match self.client_for(&rt).await {
+                Ok(client) if client.can_revoke() => {
+                    match client.revoke(token, TokenTypeHint::RefreshToken).await {
+                        Ok(()) => {
+                            revoked = true;
+                            tracing::info!(profile = %name, "refresh token revoked");
+                        }
+                        Err(e) => {
+                            tracing::warn!(profile = %name, "revocation failed (the token is deleted locally anyway): {e}");
+                        }
+                    }
+                }
+                Ok(_) => {
+                    tracing::info!(profile = %name, "no revocation endpoint: deleting the refresh token locally only");
+                }
+                Err(e) => {
+                    tracing::warn!(profile = %name, "cannot revoke (the token is deleted locally anyway): {e}");
+                }
+            }
+        }
+        // Forgotten in memory first: even if the store fails, this daemon
+        // stops using the token.
+        slot.token = None;
+        slot.loaded = true;
+        let deleted = self
+            .stores
+            .delete(rt.profile.store, name, SecretKind::RefreshToken)
+            .await;
+        if deleted.is_err() {
+            slot.loaded = false;
+        }
+        deleted?;
+        tracing::info!(profile = %name, revoked, "logged out");
+        Ok(revoked)
+    }
+
+    /// Stores `name`'s client secret; the client is rebuilt on next use.
+    /// Returns the store's description.
+    pub async fn set_client_secret(
+        &self,
+        name: &str,
+        secret: &Secret,
+    ) -> Result<String, SourceError> {
+        let rt = self.runtime(name)?;
+        self.stores
+            .set(rt.profile.store, name, SecretKind::ClientSecret, secret)
+            .await?;
+        *rt.client.lock().await = None;
+        tracing::info!(profile = %name, "client secret stored");
+        self.stores.describe(rt.profile.store).await
+    }
+
+    /// Deletes `name`'s client secret.
+    pub async fn delete_client_secret(&self, name: &str) -> Result<(), SourceError> {
+        let rt = self.runtime(name)?;
+        self.stores
+            .delete(rt.profile.store, name, SecretKind::ClientSecret)
+            .await?;
+        *rt.client.lock().await = None;
+        Ok(())
+    }
+}
+
+impl TokenSource for OAuthSource {
+    fn profiles(&self) -> Vec<ProfileInfo> {
+        self.profiles.infos()
+    }
+
+    fn fetch(&self, profile: &str) -> BoxFuture<'_, Result<IssuedToken, SourceError>> {
+        let profile = profile.to_owned();
+        Box::pin(async move { self.fetch_token(&profile).await })
+    }
+
+    fn check(&self) -> Result<(), SourceError> {
+        self.profiles.config().map(|_| ())
+    }
+}
+
+/// The token of `response`, expiring `expires_in` after `sent`.
+pub fn issued(response: &TokenResponse, sent: SystemTime) -> IssuedToken {
+    IssuedToken {
+        access_token: response.access_token.clone(),
+        token_type: response.token_type.clone(),
+        expires_at: sent + response.expires_in.unwrap_or(DEFAULT_LIFETIME),
+    }
+}
+
+fn parse_url(profile: &str, what: &str, url: &str) -> Result<Url, SourceError> {
+    Url::parse(url).map_err(|e| {
+        SourceError::Config(format!(
+            "profile {profile}: the {what} endpoint {url:?} is not a URL: {e}"
+        ))
+    })
+}
+
+/// Sorts an OAuth failure into what the session layer acts on.
+pub fn oauth_error(profile: &str, e: OAuthError) -> SourceError {
+    if e.is_login_required() {
+        let reason = match &e {
+            OAuthError::Server { description, .. } => description.clone(),
+            _ => None,
+        };
+        return SourceError::LoginRequired {
+            profile: profile.to_owned(),
+            reason,
+        };
+    }
+    if matches!(
+        e.code(),
+        Some(ErrorCode::InvalidClient | ErrorCode::UnauthorizedClient)
+    ) {
+        return SourceError::Config(format!(
+            "profile {profile}: the authorization server rejected the client ({e}); \
+             check client_id, auth and the stored client secret"
+        ));
+    }
+    if e.is_transient() {
+        return SourceError::Transient {
+            message: e.to_string(),
+            retry_after: e.retry_after(),
+        };
+    }
+    match e {
+        OAuthError::Server {
+            code, description, ..
+        }
+        | OAuthError::Authorization { code, description } => SourceError::AuthorizationServer {
+            code: code.as_str().to_owned(),
+            description,
+        },
+        OAuthError::Config(_) | OAuthError::Discovery(_) | OAuthError::IssuerMismatch { .. } => {
+            SourceError::Config(format!("profile {profile}: {e}"))
+        }
+        OAuthError::StateMismatch
+        | OAuthError::InvalidRedirect(_)
+        | OAuthError::DeviceCodeExpired { .. }
+        | OAuthError::LoginTimeout(_)
+        | OAuthError::Io(_) => SourceError::LoginFailed(e.to_string()),
+        other => SourceError::Network(other.to_string()),
+    }
+}

@@ -1,0 +1,212 @@
+//! The OAuth runtime: configuration, stores, the [`OAuthSource`], the
+//! sessions over it and the pending logins, with the requests that change
+//! them (login, logout, import, client secret, forget, reload).
+//!
+//! The handler owns no OAuth logic: it forwards these requests here. A
+//! daemon started with the hidden `--test-source` has no runtime, and these
+//! requests answer "not supported" there.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use wrs_config::Grant;
+use wrs_proto::{ErrorKind, ErrorResponse, LoginMethod, Response, Secret};
+
+use crate::clock::Clock;
+use crate::login::Logins;
+use crate::oauth_source::OAuthSource;
+use crate::profiles::Profiles;
+use crate::session::Sessions;
+use crate::source::{SourceError, TokenSource};
+use crate::stores::Stores;
+
+/// Everything behind the real (OAuth) token source.
+pub struct Runtime {
+    source: Arc<OAuthSource>,
+    sessions: Arc<Sessions>,
+    logins: Logins,
+}
+
+impl Runtime {
+    /// Loads `config_file` (a broken file is reported per request, not
+    /// fatal) and keeps file-store secrets under `data_dir/secrets`.
+    pub fn load(config_file: &Path, data_dir: &Path, clock: Arc<dyn Clock>) -> Arc<Runtime> {
+        let profiles = Arc::new(Profiles::load(config_file));
+        let source = OAuthSource::new(profiles, Stores::new(data_dir), clock);
+        Runtime::new(source)
+    }
+
+    /// A runtime over `source`, with sessions on the source's clock.
+    pub fn new(source: OAuthSource) -> Arc<Runtime> {
+        let source = Arc::new(source);
+        let as_dyn: Arc<dyn TokenSource> = source.clone();
+        let sessions = Arc::new(Sessions::new(as_dyn, source.clock().clone()));
+        Runtime::with_sessions(source, sessions)
+    }
+
+    /// A runtime over `source` and `sessions` (which must be built over the
+    /// same source); for tests that tune the sessions.
+    pub fn with_sessions(source: Arc<OAuthSource>, sessions: Arc<Sessions>) -> Arc<Runtime> {
+        let logins = Logins::new(source.clone(), sessions.clone());
+        Runtime::with_logins(source, sessions, logins)
+    }
+
+    /// A runtime with tuned login handling (see
+    /// [`Logins::with_abandon_after`]); `logins` must be over the same
+    /// source and sessions.
+    pub fn with_logins(
+        source: Arc<OAuthSource>,
+        sessions: Arc<Sessions>,
+        logins: Logins,
+    ) -> Arc<Runtime> {
+        Arc::new(Runtime {
+            source,
+            sessions,
+            logins,
+        })
+    }
+
+    /// The sessions (for the handler's `GetToken`, `Status`, …).
+    pub fn sessions(&self) -> &Arc<Sessions> {
+        &self.sessions
+    }
+
+    /// The token source.
+    pub fn source(&self) -> &Arc<OAuthSource> {
+        &self.source
+    }
+
+    /// `LoginBegin`.
+    pub async fn login_begin(&self, profile: Option<&str>, method: LoginMethod) -> Response {
+        self.logins.begin(profile, method).await
+    }
+
+    /// `LoginWait`.
+    pub async fn login_wait(&self, login_id: &str, timeout: Duration) -> Response {
+        self.logins.wait(login_id, timeout).await
+    }
+
+    /// `LoginPaste`.
+    pub async fn login_paste(&self, login_id: &str, redirected_url: &Secret) -> Response {
+        self.logins.paste(login_id, redirected_url).await
+    }
+
+    /// `Logout`: revoke once (if asked and possible), delete, clear.
+    pub async fn logout(&self, profile: Option<&str>, revoke: bool) -> Response {
+        let name = match self.sessions.resolve(profile) {
+            Ok(name) => name,
+            Err(e) => return Response::Error(e),
+        };
+        self.logins.cancel_profile(&name);
+        let outcome = self.source.logout(&name, revoke).await;
+        // Cleared whatever the store said: this daemon stops using the token.
+        self.sessions.clear(&name);
+        match outcome {
+            Ok(revoked) => Response::LoggedOut {
+                profile: name,
+                revoked,
+            },
+            Err(e) => Response::Error(e.to_response()),
+        }
+    }
+
+    /// `ImportRefreshToken`: store it, then refresh at once to validate it.
+    pub async fn import(&self, profile: Option<&str>, refresh_token: &Secret) -> Response {
+        let name = match self.sessions.resolve(profile) {
+            Ok(name) => name,
+            Err(e) => return Response::Error(e),
+        };
+        match self.source.profile(&name) {
+            Ok(p) if p.grant == Grant::ClientCredentials => {
+                return Response::Error(
+                    ErrorResponse::new(
+                        ErrorKind::BadRequest,
+                        format!("profile {name} uses client credentials: it has no refresh token"),
+                    )
+                    .with_hint(format!("get a token with `wrs-token login {name}`")),
+                );
+            }
+            Ok(_) => {}
+            Err(e) => return Response::Error(e.to_response()),
+        }
+        if refresh_token.is_empty() {
+            return Response::Error(ErrorResponse::new(
+                ErrorKind::BadRequest,
+                "the refresh token is empty",
+            ));
+        }
+        self.logins.cancel_profile(&name);
+        if let Err(e) = self.source.import_refresh_token(&name, refresh_token).await {
+            return Response::Error(e.to_response());
+        }
+        self.sessions.clear(&name);
+        match self.sessions.refresh(Some(&name)).await {
+            Ok(token) => Response::LoginFinished {
+                profile: name,
+                expires_at: token.expires_at,
+            },
+            Err(e) => Response::Error(e),
+        }
+    }
+
+    /// `SetClientSecret`.
+    pub async fn set_client_secret(&self, profile: &str, secret: &Secret) -> Response {
+        let name = match self.sessions.resolve(Some(profile)) {
+            Ok(name) => name,
+            Err(e) => return Response::Error(e),
+        };
+        if secret.is_empty() {
+            return Response::Error(ErrorResponse::new(
+                ErrorKind::BadRequest,
+                "the client secret is empty",
+            ));
+        }
+        match self.source.set_client_secret(&name, secret).await {
+            Ok(store) => Response::SecretStored {
+                profile: name,
+                store,
+            },
+            Err(e) => Response::Error(e.to_response()),
+        }
+    }
+
+    /// `ForgetProfile`: logout (revoking unless told not to) and delete the
+    /// client secret. Send it before the profile leaves the configuration:
+    /// the configuration says which store holds the secrets.
+    pub async fn forget(&self, profile: &str, revoke: bool) -> Response {
+        let response = self.logout(Some(profile), revoke).await;
+        let Response::LoggedOut { profile, revoked } = response else {
+            return response;
+        };
+        if let Err(e) = self.source.delete_client_secret(&profile).await {
+            return Response::Error(e.to_response());
+        }
+        tracing::info!(profile = %profile, "profile secrets forgotten");
+        Response::LoggedOut { profile, revoked }
+    }
+
+    /// `Reload` (and SIGHUP): re-read the configuration; sessions of
+    /// unchanged profiles stay, those of changed or removed ones go. A
+    /// broken file keeps the previous configuration.
+    pub fn reload(&self) -> Response {
+        match self.source.profiles_config().reload() {
+            Ok(changes) => {
+                for name in &changes.changed {
+                    self.logins.cancel_profile(name);
+                    self.source.forget_runtime(name);
+                    self.sessions.remove(name);
+                }
+                Response::Reloaded {
+                    profiles: u32::try_from(changes.count).unwrap_or(u32::MAX),
+                }
+            }
+            Err(e) => Response::Error(e.to_response()),
+        }
+    }
+
+    /// Why the configuration is unusable, if it is.
+    pub fn config_error(&self) -> Option<SourceError> {
+        self.source.check().err()
+    }
+}

@@ -1,0 +1,135 @@
+//! The real `wrs-tokend` binary with a real configuration (no test source)
+//! against the mock: the config is found through WRS_TOKEN_CONFIG, an
+//! imported refresh token gives tokens the server accepts, SIGHUP reloads.
+#![allow(clippy::unwrap_used)]
+
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use wrs_mock::{MockConfig, MockServer};
+use wrs_proto::frame::{decode_binary, read_frame, write_frame};
+use wrs_proto::{ErrorKind, Request, RequestEnvelope, Response, Secret};
+
+const BIN: &str = env!("CARGO_BIN_EXE_wrs-tokend");
+
+fn call(socket: &Path, request: Request) -> Response {
+    let mut s = UnixStream::connect(socket).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    write_frame(&mut s, &RequestEnvelope::new(request)).unwrap();
+    let body = read_frame(&mut s).unwrap().unwrap();
+    decode_binary(&body).unwrap()
+}
+
+struct Stopper(PathBuf);
+
+impl Drop for Stopper {
+    fn drop(&mut self) {
+        if let Ok(mut s) = UnixStream::connect(&self.0) {
+            let _ = write_frame(&mut s, &RequestEnvelope::new(Request::Shutdown {}));
+            let _ = read_frame(&mut s);
+        }
+    }
+}
+
+fn profile(name: &str, mock: &MockServer) -> String {
+    format!(
+        "[profiles.{name}]\nissuer = \"{}\"\nclient_id = \"wrs-cli\"\nauth = \"none\"\nstore = \"memory\"\n",
+        mock.issuer()
+    )
+}
+
+#[test]
+fn the_daemon_serves_a_configured_profile_and_reloads_on_sighup() {
+    let mock = MockServer::start_background(MockConfig::default()).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let config = tmp.path().join("config.toml");
+    std::fs::write(&config, profile("plm", &mock)).unwrap();
+    let socket = tmp.path().join("rt").join("agent.sock");
+    let out = Command::new(BIN)
+        .arg("--socket")
+        .arg(&socket)
+        .env("WRS_TOKEN_CONFIG", &config)
+        .env("HOME", tmp.path())
+        .env("XDG_CONFIG_HOME", tmp.path().join("cfg"))
+        .env("XDG_DATA_HOME", tmp.path().join("data"))
+        .env_remove("LISTEN_FDS")
+        .env_remove("LISTEN_PID")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let _stopper = Stopper(socket.clone());
+    assert!(out.status.success(), "{out:?}");
+
+    // Configured but not logged in: exit-3 kind, naming the login command.
+    match call(
+        &socket,
+        Request::GetToken {
+            profile: None,
+            min_ttl_secs: 0,
+        },
+    ) {
+        Response::Error(e) => {
+            assert_eq!(e.kind, ErrorKind::LoginRequired);
+            assert_eq!(e.hint.as_deref(), Some("run `wrs-token login plm`"));
+        }
+        other => panic!("{other:?}"),
+    }
+
+    let grant = mock.issue_tokens_for_test("wrs-cli", "demo", "").unwrap();
+    match call(
+        &socket,
+        Request::ImportRefreshToken {
+            profile: Some("plm".into()),
+            refresh_token: Secret::new(grant.refresh_token.unwrap()),
+        },
+    ) {
+        Response::LoginFinished { profile, .. } => assert_eq!(profile, "plm"),
+        other => panic!("{other:?}"),
+    }
+    let token = match call(
+        &socket,
+        Request::GetToken {
+            profile: Some("plm".into()),
+            min_ttl_secs: 60,
+        },
+    ) {
+        Response::Token(t) => t,
+        other => panic!("{other:?}"),
+    };
+    assert!(mock.is_access_token_valid(token.access_token.expose()));
+
+    // SIGHUP: a second profile appears; the first keeps its session.
+    std::fs::write(&config, profile("plm", &mock) + &profile("other", &mock)).unwrap();
+    let pid = match call(&socket, Request::Status {}) {
+        Response::Status(s) => s.pid,
+        other => panic!("{other:?}"),
+    };
+    let hup = Command::new("kill")
+        .args(["-HUP", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(hup.success());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Response::Profiles(list) = call(&socket, Request::ListProfiles {})
+            && list.len() == 2
+        {
+            break;
+        }
+        assert!(Instant::now() < deadline, "SIGHUP did not reload");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    match call(
+        &socket,
+        Request::GetToken {
+            profile: Some("plm".into()),
+            min_ttl_secs: 60,
+        },
+    ) {
+        Response::Token(t) => assert_eq!(t.access_token, token.access_token),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(mock.counters().token_refresh, 1);
+}
