@@ -2,12 +2,14 @@
 //! (the profile commands' in [`profile`]); what a subcommand does lives in
 //! [`crate::cmd`]. Every subcommand's `--help` ends with examples.
 
+pub mod integrations;
 pub mod profile;
 
 use std::path::PathBuf;
 
 use clap::{ArgGroup, Args, Parser, Subcommand};
 
+pub use integrations::{CompletionsArgs, CurlArgs, ExecArgs, GitCredentialArgs, ManArgs};
 pub use profile::{
     AuthArg, GrantArg, ProfileAddArgs, ProfileCommand, ProfileListArgs, ProfileRemoveArgs,
     ProfileSetDefaultArgs, ProfileSetSecretArgs, ProfileShowArgs, StoreArg,
@@ -41,6 +43,7 @@ Environment:
   BROWSER                  browser command(s) for `login`, separated by ':'
 
 Get started:
+  wrs-token demo             # the whole flow against a local mock, first
   wrs-token profile add plm --issuer https://sso.example.com --client-id wrs-cli
   wrs-token login plm
   curl -H @<(wrs-token header) https://plm.example.com/Windchill/oauth/servlet/odata/";
@@ -75,6 +78,16 @@ Examples:
 $BROWSER is a ':'-separated list of commands tried in order; '%s' in a
 command is replaced by the URL, else the URL is added as the last argument.
 Commands are run directly, not through a shell.";
+
+const DEMO_HELP: &str = "\
+Examples:
+  cargo build --workspace --bins && target/debug/wrs-token demo
+
+Runs `wrs-mock demo` (beside wrs-token, else on PATH; WRS_MOCK overrides):
+a local mock authorization server and Windchill, a throw-away profile, a
+login, a token, a Windchill call and a renewal, all in a temporary
+directory removed at the end. Your own config, keyring and daemon are not
+touched.";
 
 const LOGOUT_HELP: &str = "\
 Examples:
@@ -139,6 +152,27 @@ pub enum Command {
     /// Control the background daemon.
     #[command(subcommand, after_help = DAEMON_HELP)]
     Daemon(DaemonCommand),
+    /// Show everything working against a local mock server, without
+    /// touching your own set-up.
+    #[command(after_help = DEMO_HELP)]
+    Demo(DemoArgs),
+    /// Run the real curl with the token, passed on curl's stdin, never in
+    /// its arguments; retries once on HTTP 401; adds Windchill's CSRF nonce
+    /// to writes.
+    #[command(after_help = integrations::CURL_HELP)]
+    Curl(CurlArgs),
+    /// Run a command with the token (and its expiry) in its environment.
+    #[command(after_help = integrations::EXEC_HELP)]
+    Exec(ExecArgs),
+    /// A git credential helper: hands git a Bearer token for Windchill hosts.
+    #[command(after_help = integrations::GIT_CREDENTIAL_HELP)]
+    GitCredential(GitCredentialArgs),
+    /// Write a shell completion script to stdout.
+    #[command(after_help = integrations::COMPLETIONS_HELP)]
+    Completions(CompletionsArgs),
+    /// Write the manual page(s), generated from this command line.
+    #[command(after_help = integrations::MAN_HELP)]
+    Man(ManArgs),
 }
 
 /// Which token to get.
@@ -274,6 +308,10 @@ pub struct LogoutArgs {
     #[arg(long)]
     pub no_revoke: bool,
 }
+
+/// `wrs-token demo` (no options: it is meant to just work).
+#[derive(Debug, Clone, Args)]
+pub struct DemoArgs {}
 
 /// `wrs-token daemon …`.
 #[derive(Debug, Clone, Copy, Subcommand)]

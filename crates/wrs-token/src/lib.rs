@@ -24,6 +24,11 @@
 //! | `profile remove NAME [--no-revoke]` | forget a profile's secrets, then delete it from the file |
 //! | `profile set-secret NAME` / `set-default NAME` | rotate a client secret; choose the default |
 //! | `daemon start\|stop\|status\|reload` | the daemon's life |
+//! | `demo` | the whole flow against a local mock (runs `wrs-mock demo`), isolated from your set-up |
+//! | `curl [-p NAME] [--no-csrf] [CURL ARGS…]` | the real curl, token on its stdin (never in argv); retry on 401; Windchill CSRF nonce for writes |
+//! | `exec [-p NAME] [--env VAR] -- CMD…` | CMD with the token and its expiry in its environment |
+//! | `git-credential get\|store\|erase\|capability` | git's credential-helper protocol, Bearer via `authtype` |
+//! | `completions SHELL` / `man [--dir DIR]` | shell completions and manual pages |
 //!
 //! # Modules
 //!
@@ -35,6 +40,7 @@
 //! - [`prompt`]: questions at the terminal, secrets without echo or from stdin.
 //! - [`exit`]: the stable exit codes and the one-line error report.
 //! - [`output`]: stdout that tolerates a closed pipe, time formatting, tables.
+//! - [`resource`]: which profile a URL belongs to (for `curl` and git).
 //!
 //! # Exit codes
 //!
@@ -54,6 +60,7 @@ pub mod cmd;
 pub mod exit;
 pub mod output;
 pub mod prompt;
+pub mod resource;
 
 use wrs_proto::endpoint::{Endpoint, EndpointError};
 
@@ -63,6 +70,16 @@ use crate::exit::{Exit, Failure};
 
 /// Runs a parsed command line.
 pub fn run(cli: Cli) -> Result<(), Failure> {
+    // The demo brings its own isolated environment: resolve nothing of ours.
+    if let Command::Demo(args) = &cli.command {
+        return cmd::demo::run(args);
+    }
+    // Generated from the command line alone: no daemon, no socket.
+    match &cli.command {
+        Command::Completions(args) => return cmd::completions::run(args),
+        Command::Man(args) => return cmd::completions::run_man(args),
+        _ => {}
+    }
     let endpoint = endpoint(cli.global.socket.as_deref())?;
     let client = Client::new(endpoint).with_autostart(!cli.global.no_autostart);
     match &cli.command {
@@ -73,6 +90,12 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
         Command::Logout(args) => cmd::logout::run(&client, args),
         Command::Profile(command) => cmd::profile::run(&client, command),
         Command::Daemon(command) => cmd::daemon::run(&client, *command),
+        Command::Demo(args) => cmd::demo::run(args),
+        Command::Curl(args) => cmd::curl::run(&client, args),
+        Command::Exec(args) => cmd::exec::run(&client, args),
+        Command::GitCredential(args) => cmd::git_credential::run(&client, args),
+        Command::Completions(args) => cmd::completions::run(args),
+        Command::Man(args) => cmd::completions::run_man(args),
     }
 }
 

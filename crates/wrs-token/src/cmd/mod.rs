@@ -1,7 +1,12 @@
 //! One module per subcommand. Each exposes `run(…) -> Result<(), Failure>`
 //! and, where it prints something worth testing, a pure `render` function.
 
+pub mod completions;
+pub mod curl;
 pub mod daemon;
+pub mod demo;
+pub mod exec;
+pub mod git_credential;
 pub mod login;
 pub mod logout;
 pub mod print;

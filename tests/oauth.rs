@@ -1,0 +1,335 @@
+//! Log in once, stay logged in — through the real binaries: the real client
+//! and daemon against the real `wrs-mock` authorization server, a scripted
+//! "browser" (curl following the auto-approved redirect to the daemon's
+//! loopback listener), the real secret store (gnome-keyring's Secret
+//! Service when the suite runs under `scripts/with-keyring`, else the file
+//! store), and a daemon killed with SIGKILL coming back logged in.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+#[path = "integrations/mock.rs"]
+#[allow(dead_code)]
+mod mock;
+
+use std::io::{BufRead, BufReader, Write};
+use std::os::unix::fs::PermissionsExt;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use mock::Mock;
+use wrs_e2e::{Sandbox, describe, stderr, stdout, wait_until};
+
+/// The keyring when a Secret Service is reachable (as in `scripts/test`),
+/// else the opt-in file store.
+fn store() -> &'static str {
+    if std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_some() {
+        "keyring"
+    } else {
+        "file"
+    }
+}
+
+fn add_profile(sb: &Sandbox, mock: &Mock, name: &str, store: &str) {
+    let out = sb.run(&[
+        "profile",
+        "add",
+        name,
+        "--issuer",
+        &mock.url("issuer"),
+        "--client-id",
+        "wrs-cli",
+        "--auth",
+        "none",
+        "--scope",
+        "openid",
+        "--scope",
+        "offline_access",
+        "--scope",
+        "WINDCHILL",
+        "--store",
+        store,
+        "--resource",
+        &mock.url("wrs_root"),
+    ]);
+    assert!(out.status.success(), "{}", describe(&out));
+}
+
+/// A "browser" that follows the authorization redirect to the loopback
+/// listener, as a person's browser would after an auto-approved login.
+fn browser(sb: &Sandbox) -> std::path::PathBuf {
+    let path = sb.root.path().join("browser.sh");
+    let log = sb.root.path().join("browser.log");
+    std::fs::write(
+        &path,
+        format!(
+            "#!/bin/sh\necho \"$1\" >> '{}'\nexec curl -fsSL -o /dev/null \"$1\"\n",
+            log.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    path
+}
+
+fn login(sb: &Sandbox, name: &str) {
+    let out = sb
+        .client()
+        .args(["login", name, "--timeout", "30"])
+        .env("BROWSER", browser(sb))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", describe(&out));
+    assert!(
+        stderr(&out).contains(&format!("Logged in to profile {name}")),
+        "{}",
+        describe(&out)
+    );
+}
+
+/// A token as a caller that needs only a second of validity asks for it,
+/// so the daemon's own schedule, not the caller, decides when to renew.
+fn token(sb: &Sandbox, name: &str) -> String {
+    let out = sb.run(&["print", "-p", name, "--min-ttl", "1"]);
+    assert!(out.status.success(), "{}", describe(&out));
+    stdout(&out).trim().to_owned()
+}
+
+#[test]
+fn browser_login_then_renewal_then_sigkill_restart_stays_logged_in() {
+    let mock = Mock::start_with(&[
+        "--auto-approve",
+        "--access-token-lifetime",
+        "4",
+        "--roll-refresh-tokens",
+    ]);
+    let sb = Sandbox::new();
+    add_profile(&sb, &mock, "plm", store());
+    login(&sb, "plm");
+    let log = std::fs::read_to_string(sb.root.path().join("browser.log")).unwrap();
+    assert!(
+        log.contains("code_challenge_method=S256") && log.contains("state="),
+        "{log}"
+    );
+
+    if store() == "keyring" {
+        // The refresh token is in the Secret Service, readable by its tools,
+        // and nowhere on disk.
+        let out = Command::new("secret-tool")
+            .args([
+                "lookup",
+                "service",
+                "wrs-token:plm",
+                "username",
+                "refresh_token",
+            ])
+            .output()
+            .expect("secret-tool (scripts/setup-test-env installs libsecret-tools)");
+        assert!(
+            out.status.success() && !out.stdout.is_empty(),
+            "{}",
+            describe(&out)
+        );
+        assert!(!sb.root.path().join("data/wrs-token/secrets").exists());
+    }
+
+    let first = token(&sb, "plm");
+    assert!(
+        mock.token_is_active(&first),
+        "the daemon's token is valid at the server"
+    );
+
+    // The daemon renews ahead of expiry by itself; every token handed out
+    // meanwhile is valid at the server.
+    let mut seen = vec![first.clone()];
+    assert!(
+        wait_until(Duration::from_secs(15), || {
+            let t = token(&sb, "plm");
+            assert!(mock.token_is_active(&t), "a handed-out token was not valid");
+            if !seen.contains(&t) {
+                seen.push(t);
+            }
+            seen.len() >= 3
+        }),
+        "two renewals within 15 s of 4 s tokens"
+    );
+    assert!(mock.counters()["token_refresh"].as_u64().unwrap() >= 2);
+
+    // SIGKILL: nothing runs at exit. The rolled refresh token must already be
+    // in the store, so a new daemon carries on without a login.
+    let pid = sb.daemon_pid().unwrap();
+    assert!(
+        Command::new("kill")
+            .args(["-KILL", &pid.to_string()])
+            .status()
+            .unwrap()
+            .success()
+    );
+    assert!(wait_until(Duration::from_secs(5), || !sb.daemon_answers()));
+    let after = token(&sb, "plm"); // autostarts a new daemon
+    assert_ne!(sb.daemon_pid().unwrap(), pid);
+    assert!(mock.token_is_active(&after));
+}
+
+#[test]
+fn a_profile_never_logged_in_exits_3_with_the_command_to_run() {
+    let mock = Mock::start();
+    let sb = Sandbox::new();
+    add_profile(&sb, &mock, "plm", "memory");
+    let out = sb.run(&["print", "-p", "plm"]);
+    assert_eq!(out.status.code(), Some(3), "{}", describe(&out));
+    assert!(
+        stderr(&out).contains("wrs-token login plm"),
+        "{}",
+        describe(&out)
+    );
+    assert_eq!(
+        mock.counters()["authorization"],
+        0,
+        "no browser, no login attempt from a background call"
+    );
+}
+
+#[test]
+fn device_login_completes_when_the_user_approves() {
+    let mock = Mock::start_with(&["--device-interval", "1"]);
+    let sb = Sandbox::new();
+    add_profile(&sb, &mock, "plm", "memory");
+    let mut child = sb
+        .client()
+        .args(["login", "plm", "--device", "--timeout", "30"])
+        .stderr(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut err = BufReader::new(child.stderr.take().unwrap());
+    // The user code is shown on its own line, as XXXX-XXXX.
+    let code = loop {
+        let mut line = String::new();
+        assert!(
+            err.read_line(&mut line).unwrap() > 0,
+            "login ended before showing a code"
+        );
+        let t = line.trim();
+        if t.len() == 9
+            && t.as_bytes()[4] == b'-'
+            && t.chars().all(|c| c == '-' || c.is_ascii_alphanumeric())
+        {
+            break t.to_owned();
+        }
+    };
+    mock.admin("devices/approve", &format!("{{\"user_code\":\"{code}\"}}"));
+    let status = child.wait().unwrap();
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut err, &mut rest).unwrap();
+    assert!(status.success(), "{rest}");
+    assert!(mock.token_is_active(&token(&sb, "plm")));
+}
+
+#[test]
+fn logout_revokes_the_refresh_token_once_and_forgets_it() {
+    let mock = Mock::start_with(&["--auto-approve"]);
+    let sb = Sandbox::new();
+    add_profile(&sb, &mock, "plm", "memory");
+    login(&sb, "plm");
+    token(&sb, "plm");
+    let out = sb.run(&["logout", "plm"]);
+    assert!(out.status.success(), "{}", describe(&out));
+    assert_eq!(mock.counters()["revocation"], 1);
+    // Logged out: exit 3, and a second logout does not call the server again.
+    assert_eq!(sb.run(&["print", "-p", "plm"]).status.code(), Some(3));
+    let out = sb.run(&["logout", "plm"]);
+    assert!(out.status.success(), "{}", describe(&out));
+    assert_eq!(mock.counters()["revocation"], 1, "revoked exactly once");
+}
+
+#[test]
+fn an_imported_refresh_token_is_used_and_a_rejected_one_means_login_required() {
+    let mock = Mock::start();
+    let sb = Sandbox::new();
+    add_profile(&sb, &mock, "plm", "memory");
+    let minted = mock.admin(
+        "tokens",
+        r#"{"client_id":"wrs-cli","scope":"openid offline_access WINDCHILL"}"#,
+    );
+    let refresh = minted["refresh_token"].as_str().unwrap();
+    let mut child = sb
+        .client()
+        .args(["login", "plm", "--refresh-token-stdin"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(format!("{refresh}\n").as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", describe(&out));
+    assert!(mock.token_is_active(&token(&sb, "plm")));
+    // The grant is revoked at the server (as an admin would): the next
+    // refresh gets invalid_grant and the user is told to log in again.
+    let (status, _) = mock::http(
+        "POST",
+        &mock.url("revocation_endpoint"),
+        &[("Content-Type", "application/x-www-form-urlencoded")],
+        format!("client_id=wrs-cli&token={refresh}").as_bytes(),
+    );
+    assert_eq!(status, 200);
+    // A min-ttl above the token's lifetime makes the daemon refresh now.
+    let out = sb.run(&["print", "-p", "plm", "--min-ttl", "7200"]);
+    assert_eq!(out.status.code(), Some(3), "{}", describe(&out));
+}
+
+/// Nothing secret reaches the log, even at trace level: access tokens,
+/// refresh tokens (before and after rotation), the PKCE verifier's output.
+#[test]
+fn no_token_appears_in_the_daemon_log_at_trace_level() {
+    let mock = Mock::start_with(&[
+        "--auto-approve",
+        "--access-token-lifetime",
+        "3",
+        "--roll-refresh-tokens",
+    ]);
+    let sb = Sandbox::new();
+    add_profile(&sb, &mock, "plm", "file");
+    // Every process of this sandbox logs everything.
+    let run = |args: &[&str]| {
+        sb.client()
+            .args(args)
+            .env("RUST_LOG", "trace")
+            .env("BROWSER", browser(&sb))
+            .output()
+            .unwrap()
+    };
+    assert!(run(&["login", "plm", "--timeout", "30"]).status.success());
+    let secrets_file = sb.root.path().join("data/wrs-token/secrets/plm.json");
+    let mut secrets = Vec::new();
+    for _ in 0..3 {
+        let out = run(&["print", "-p", "plm", "--min-ttl", "10"]); // > lifetime: a refresh (and a rotation) each time
+        assert!(out.status.success(), "{}", describe(&out));
+        secrets.push(stdout(&out).trim().to_owned());
+        let stored: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&secrets_file).unwrap()).unwrap();
+        secrets.push(stored["refresh_token"].as_str().unwrap().to_owned());
+    }
+    // Errors too: an invalid token reported, a logout with revocation.
+    run(&["logout", "plm"]);
+    run(&["print", "-p", "plm"]);
+    let log = std::fs::read_to_string(sb.socket.with_file_name("wrs-tokend.log")).unwrap();
+    assert!(
+        log.contains("TRACE") || log.contains("DEBUG"),
+        "trace logging was on: {log}"
+    );
+    for secret in &secrets {
+        assert!(secret.len() > 16);
+        assert!(!log.contains(secret.as_str()), "a secret is in the log");
+    }
+    let distinct: std::collections::HashSet<_> = secrets.iter().collect();
+    assert_eq!(
+        distinct.len(),
+        secrets.len(),
+        "every refresh rotated the refresh token"
+    );
+}
