@@ -333,3 +333,143 @@ fn no_token_appears_in_the_daemon_log_at_trace_level() {
         "every refresh rotated the refresh token"
     );
 }
+
+/// A client-credentials profile: every fetch goes to the token endpoint,
+/// which makes it the simplest way to put a fault in the daemon's path.
+fn add_service_profile(sb: &Sandbox, mock: &Mock) {
+    let mut child = sb
+        .client()
+        .args([
+            "profile",
+            "add",
+            "svc",
+            "--token-endpoint",
+            &mock.url("token_endpoint"),
+            "--grant",
+            "client-credentials",
+            "--client-id",
+            "wrs-service",
+            "--client-secret-stdin",
+            "--store",
+            "memory",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"wrs-service-secret\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", describe(&out));
+}
+
+/// Every fault the mock can put on the token endpoint: the daemon survives,
+/// the caller gets exit 5 with words for what went wrong, and the next call
+/// after the fault clears works.
+#[test]
+fn token_endpoint_faults_are_reported_and_survived() {
+    let mock = Mock::start();
+    let sb = Sandbox::new();
+    add_service_profile(&sb, &mock);
+    let faults = [
+        (r#"{"status":{"code":500}}"#, "500"),
+        (r#"{"status":{"code":503,"retry_after":1}}"#, "503"),
+        (r#""drop_connection""#, ""),
+        (r#""non_json_body""#, ""),
+        (r#""html_login_page_200""#, "not JSON"),
+        (r#"{"missing_field":"access_token"}"#, "access_token"),
+        (
+            r#"{"oauth_error":{"error":"temporarily_unavailable","status":503}}"#,
+            "temporarily_unavailable",
+        ),
+    ];
+    for (fault, words) in faults {
+        mock.admin(
+            "faults",
+            &format!(r#"{{"endpoint":"token","fault":{fault},"times":1}}"#),
+        );
+        // Above the token's lifetime: the daemon must go to the server now.
+        let out = sb.run(&["print", "-p", "svc", "--min-ttl", "7200"]);
+        assert_eq!(out.status.code(), Some(5), "{fault}: {}", describe(&out));
+        assert!(stderr(&out).contains(words), "{fault}: {}", describe(&out));
+        assert!(!stdout(&out).contains("wrsat_"), "no token on a failure");
+        let out = sb.run(&["print", "-p", "svc"]);
+        assert!(
+            out.status.success(),
+            "{fault}, then recovery: {}",
+            describe(&out)
+        );
+        assert!(mock.token_is_active(stdout(&out).trim()));
+    }
+    // A string `expires_in` is a quirk, not a failure.
+    mock.admin(
+        "faults",
+        r#"{"endpoint":"token","fault":"expires_in_as_string","times":1}"#,
+    );
+    let out = sb.run(&["print", "-p", "svc", "--min-ttl", "7200"]);
+    assert!(out.status.success(), "{}", describe(&out));
+    // invalid_client is a configuration problem: exit 1, named.
+    mock.admin("faults", r#"{"endpoint":"token","fault":{"oauth_error":{"error":"invalid_client","status":401}},"times":1}"#);
+    let out = sb.run(&["print", "-p", "svc", "--min-ttl", "7200"]);
+    assert!(
+        stderr(&out).contains("invalid_client"),
+        "{}",
+        describe(&out)
+    );
+    assert!(sb.daemon_answers(), "the daemon survived every fault");
+}
+
+/// The daemon is killed while a refresh is on the wire. The refresh token it
+/// holds must still be good (or, if the server rotated it, within the
+/// server's grace period), so a restarted daemon carries on without a login.
+#[test]
+fn sigkill_mid_refresh_then_restart_stays_logged_in() {
+    let mock = Mock::start_with(&[
+        "--auto-approve",
+        "--roll-refresh-tokens",
+        "--roll-grace-period",
+        "60",
+    ]);
+    let sb = Sandbox::new();
+    add_profile(&sb, &mock, "plm", "file");
+    login(&sb, "plm");
+    token(&sb, "plm");
+    mock.admin(
+        "faults",
+        r#"{"endpoint":"token","fault":{"delay":3000},"times":1}"#,
+    );
+    let refreshing = sb
+        .client()
+        .args(["print", "-p", "plm", "--min-ttl", "7200"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let before = mock.counters()["token"].as_u64().unwrap();
+    assert!(
+        wait_until(Duration::from_secs(5), || mock.counters()["token"]
+            .as_u64()
+            .unwrap()
+            > before),
+        "refresh sent"
+    );
+    let pid = sb.daemon_pid().unwrap();
+    assert!(
+        Command::new("kill")
+            .args(["-KILL", &pid.to_string()])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let mut refreshing = refreshing;
+    let _ = refreshing.wait();
+    assert!(wait_until(Duration::from_secs(5), || !sb.daemon_answers()));
+    let out = sb.run(&["print", "-p", "plm", "--min-ttl", "7200"]);
+    assert!(out.status.success(), "{}", describe(&out));
+    assert!(mock.token_is_active(stdout(&out).trim()));
+}
