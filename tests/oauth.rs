@@ -109,6 +109,9 @@ fn browser_login_then_renewal_then_sigkill_restart_stays_logged_in() {
         log.contains("code_challenge_method=S256") && log.contains("state="),
         "{log}"
     );
+    // offline_access was asked for, so consent is prompted: OpenID servers
+    // issue no refresh token for it otherwise.
+    assert!(log.contains("prompt=consent"), "{log}");
 
     if store() == "keyring" {
         // The refresh token is in the Secret Service, readable by its tools,

@@ -198,6 +198,13 @@ impl Logins {
         let expects_paste = method == LoginMethod::Paste || listener.is_none();
         let mut request = AuthorizationRequest::new(redirect_uri);
         request.scopes = settings.scopes.clone();
+        // OpenID Connect servers drop `offline_access` (and so issue no
+        // refresh token) unless the user is asked to consent (OIDC Core
+        // 11); oidc-agent does the same. A login is rare, so the extra
+        // consent page is a small price for staying logged in.
+        if request.scopes.iter().any(|s| s == "offline_access") {
+            request.extra.push(("prompt".into(), "consent".into()));
+        }
         let pending = client
             .authorize(&request)
             .map_err(|e| oauth_error(&name, e).to_response())?;
