@@ -5,6 +5,12 @@
 //! clients, users), written once the socket is bound, so a harness can spawn
 //! the binary and wait for it; a human-readable summary follows. Logs go to
 //! stderr (`RUST_LOG` or `-v`).
+//!
+//! Two subcommands serve `wrs-token demo` (and tests):
+//!
+//! - `wrs-mock demo --wrs-token PATH`: the guided demo (see [`demo`]);
+//! - `wrs-mock browse [--ca-file PATH] URL`: a headless browser for
+//!   `$BROWSER` (see [`browse`]).
 
 use std::io::Write as _;
 use std::net::SocketAddr;
@@ -12,14 +18,39 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use clap::Parser;
+use clap::{Parser, Subcommand};
 use serde_json::json;
 use wrs_mock::{MockConfig, MockServer};
 
+mod browse;
+mod demo;
+
 /// A PingFederate-like authorization server and Windchill REST Services
 /// stand-in, with fault injection, for tests, benchmarks and demos.
+///
+/// Without a subcommand it serves until SIGTERM or SIGINT.
 #[derive(Debug, Parser)]
-#[command(name = "wrs-mock", version)]
+#[command(name = "wrs-mock", version, args_conflicts_with_subcommands = true)]
+struct Cli {
+    /// Something other than serving.
+    #[command(subcommand)]
+    command: Option<Command>,
+    /// Serving options.
+    #[command(flatten)]
+    serve: Args,
+}
+
+/// The subcommands; the default is to serve.
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the guided demo that `wrs-token demo` starts.
+    Demo(demo::DemoArgs),
+    /// Open a URL like a browser, headless, following redirects (for $BROWSER).
+    Browse(browse::BrowseArgs),
+}
+
+/// Serving options.
+#[derive(Debug, clap::Args)]
 struct Args {
     /// Address to listen on (port 0 picks a free port).
     #[arg(long, default_value = "127.0.0.1:9031")]
@@ -92,8 +123,25 @@ impl Args {
 }
 
 fn main() {
-    let args = Args::parse();
-    let filter = match args.verbose {
+    let cli = Cli::parse();
+    let args = match cli.command {
+        Some(Command::Demo(demo)) => {
+            init_logging(0);
+            std::process::exit(demo::main(demo));
+        }
+        Some(Command::Browse(browse)) => std::process::exit(browse::main(&browse)),
+        None => cli.serve,
+    };
+    init_logging(args.verbose);
+    if let Err(e) = run(args) {
+        eprintln!("wrs-mock: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+/// Logs on stderr: `RUST_LOG`, else warnings (-v info, -vv debug).
+fn init_logging(verbose: u8) {
+    let filter = match verbose {
         0 => "warn",
         1 => "info",
         _ => "debug",
@@ -105,10 +153,6 @@ fn main() {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(filter)),
         )
         .init();
-    if let Err(e) = run(args) {
-        eprintln!("wrs-mock: {e:#}");
-        std::process::exit(1);
-    }
 }
 
 fn run(args: Args) -> anyhow::Result<()> {
