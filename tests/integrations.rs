@@ -11,7 +11,6 @@ mod git_server;
 #[path = "integrations/mock.rs"]
 mod mock;
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::Arc;
@@ -42,8 +41,8 @@ impl World {
 
     fn add_profile(&self, name: &str, resource: &str) {
         let token_endpoint = self.mock.url("token_endpoint");
-        let out = self.with_stdin(
-            self.sb.client().args([
+        let out = self.sb.run_with_stdin(
+            &[
                 "profile",
                 "add",
                 name,
@@ -58,21 +57,10 @@ impl World {
                 "memory",
                 "--resource",
                 resource,
-            ]),
-            b"wrs-service-secret\n",
+            ],
+            "wrs-service-secret\n",
         );
         assert!(out.status.success(), "profile add: {}", describe(&out));
-    }
-
-    fn with_stdin(&self, cmd: &mut Command, input: &[u8]) -> Output {
-        let mut child = cmd
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        child.stdin.take().unwrap().write_all(input).unwrap();
-        child.wait_with_output().unwrap()
     }
 
     /// The token the daemon holds for `profile` now.
@@ -372,9 +360,9 @@ fn git_recovers_from_an_expired_token_through_erase_and_a_fresh_get() {
 #[test]
 fn git_helper_offers_nothing_to_a_host_no_profile_names() {
     let world = World::new();
-    let out = world.with_stdin(
-        world.sb.client().args(["git-credential", "get"]),
-        b"capability[]=authtype\nprotocol=https\nhost=github.com\n\n",
+    let out = world.sb.run_with_stdin(
+        &["git-credential", "get"],
+        "capability[]=authtype\nprotocol=https\nhost=github.com\n\n",
     );
     assert!(out.status.success(), "{}", describe(&out));
     assert_eq!(stdout(&out), "");

@@ -10,7 +10,7 @@
 #[allow(dead_code)]
 mod mock;
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader};
 use std::os::unix::fs::PermissionsExt;
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -254,21 +254,10 @@ fn an_imported_refresh_token_is_used_and_a_rejected_one_means_login_required() {
         r#"{"client_id":"wrs-cli","scope":"openid offline_access WINDCHILL"}"#,
     );
     let refresh = minted["refresh_token"].as_str().unwrap();
-    let mut child = sb
-        .client()
-        .args(["login", "plm", "--refresh-token-stdin"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(format!("{refresh}\n").as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = sb.run_with_stdin(
+        &["login", "plm", "--refresh-token-stdin"],
+        &format!("{refresh}\n"),
+    );
     assert!(out.status.success(), "{}", describe(&out));
     assert!(mock.token_is_active(&token(&sb, "plm")));
     // The grant is revoked at the server (as an admin would): the next
@@ -297,11 +286,14 @@ fn no_token_appears_in_the_daemon_log_at_trace_level() {
     ]);
     let sb = Sandbox::new();
     add_profile(&sb, &mock, "plm", "file");
-    // Every process of this sandbox logs everything.
+    // Every process of this sandbox logs everything, the daemon to a file
+    // even where a journal runs.
+    let log_file = sb.socket.with_file_name("wrs-tokend.log");
     let run = |args: &[&str]| {
         sb.client()
             .args(args)
             .env("RUST_LOG", "trace")
+            .env("WRS_TOKEND_LOG_FILE", &log_file)
             .env("BROWSER", browser(&sb))
             .output()
             .unwrap()
@@ -320,7 +312,7 @@ fn no_token_appears_in_the_daemon_log_at_trace_level() {
     // Errors too: an invalid token reported, a logout with revocation.
     run(&["logout", "plm"]);
     run(&["print", "-p", "plm"]);
-    let log = std::fs::read_to_string(sb.socket.with_file_name("wrs-tokend.log")).unwrap();
+    let log = std::fs::read_to_string(&log_file).unwrap();
     assert!(
         log.contains("TRACE") || log.contains("DEBUG"),
         "trace logging was on: {log}"
@@ -340,9 +332,8 @@ fn no_token_appears_in_the_daemon_log_at_trace_level() {
 /// A client-credentials profile: every fetch goes to the token endpoint,
 /// which makes it the simplest way to put a fault in the daemon's path.
 fn add_service_profile(sb: &Sandbox, mock: &Mock) {
-    let mut child = sb
-        .client()
-        .args([
+    let out = sb.run_with_stdin(
+        &[
             "profile",
             "add",
             "svc",
@@ -355,19 +346,9 @@ fn add_service_profile(sb: &Sandbox, mock: &Mock) {
             "--client-secret-stdin",
             "--store",
             "memory",
-        ])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b"wrs-service-secret\n")
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+        ],
+        "wrs-service-secret\n",
+    );
     assert!(out.status.success(), "{}", describe(&out));
 }
 

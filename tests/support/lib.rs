@@ -114,6 +114,26 @@ impl Sandbox {
         self.client().args(args).output().expect("spawn wrs-token")
     }
 
+    /// Runs the client with `args`, writing `input` to its stdin (secrets
+    /// travel this way, never in argv).
+    pub fn run_with_stdin(&self, args: &[&str], input: &str) -> Output {
+        let mut child = self
+            .client()
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn wrs-token");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(input.as_bytes())
+            .expect("write stdin");
+        child.wait_with_output().expect("wait for wrs-token")
+    }
+
     /// Sends one request over the binary protocol and reads the answer.
     pub fn request(&self, request: Request) -> Response {
         let mut stream = self.connect();
