@@ -331,7 +331,7 @@ fn no_token_appears_in_the_daemon_log_at_trace_level() {
 
 /// A client-credentials profile: every fetch goes to the token endpoint,
 /// which makes it the simplest way to put a fault in the daemon's path.
-fn add_service_profile(sb: &Sandbox, mock: &Mock) {
+fn add_service_profile(sb: &Sandbox, mock: &Mock, store: &str) {
     let out = sb.run_with_stdin(
         &[
             "profile",
@@ -345,7 +345,7 @@ fn add_service_profile(sb: &Sandbox, mock: &Mock) {
             "wrs-service",
             "--client-secret-stdin",
             "--store",
-            "memory",
+            store,
         ],
         "wrs-service-secret\n",
     );
@@ -359,7 +359,7 @@ fn add_service_profile(sb: &Sandbox, mock: &Mock) {
 fn token_endpoint_faults_are_reported_and_survived() {
     let mock = Mock::start();
     let sb = Sandbox::new();
-    add_service_profile(&sb, &mock);
+    add_service_profile(&sb, &mock, "memory");
     let faults = [
         (r#"{"status":{"code":500}}"#, "500"),
         (r#"{"status":{"code":503,"retry_after":1}}"#, "503"),
@@ -456,4 +456,39 @@ fn sigkill_mid_refresh_then_restart_stays_logged_in() {
     let out = sb.run(&["print", "-p", "plm", "--min-ttl", "7200"]);
     assert!(out.status.success(), "{}", describe(&out));
     assert!(mock.token_is_active(stdout(&out).trim()));
+}
+
+/// HTTP(S)_PROXY is honoured and NO_PROXY exempts hosts, as curl does: the
+/// daemon (autostarted with the client's environment) goes through a proxy
+/// that does not exist and fails, or is told to go direct and succeeds.
+#[test]
+fn proxy_variables_are_honoured() {
+    let mock = Mock::start();
+    let dead_proxy = "http://127.0.0.1:9"; // the discard port: nothing listens
+    for (no_proxy, works) in [("", false), ("127.0.0.1", true)] {
+        let sb = Sandbox::new();
+        add_service_profile(&sb, &mock, "file");
+        // `profile add` started a daemon without the proxy; the next one
+        // starts with the client's environment below.
+        assert!(sb.run(&["daemon", "stop"]).status.success());
+        let mut print = sb.client();
+        print.args(["print", "-p", "svc"]);
+        for var in ["HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy"] {
+            print.env(var, dead_proxy);
+        }
+        let out = print
+            .env("NO_PROXY", no_proxy)
+            .env("no_proxy", no_proxy)
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.success(),
+            works,
+            "NO_PROXY={no_proxy:?}: {}",
+            describe(&out)
+        );
+        if !works {
+            assert_eq!(out.status.code(), Some(5), "{}", describe(&out));
+        }
+    }
 }
