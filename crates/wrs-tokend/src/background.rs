@@ -14,14 +14,11 @@
 //! and it would deadlock or misbehave at random. `launch` therefore builds
 //! the runtime by hand *after* this, and has no `#[tokio::main]`.
 //!
-//! In the daemon, stdin and stdout are `/dev/null` and stderr (the tracing
-//! output) goes to the log file `<runtime dir>/wrs-tokend.log` (0600,
-//! emptied when a daemon takes over the lock, appended otherwise).
+//! In the daemon, stdin and stdout are `/dev/null`, and so is stderr unless
+//! it is the journal already: the log has its own destination, chosen and
+//! opened before the fork (see [`crate::logging`]).
 
-use std::fs::{File, OpenOptions};
 use std::io::{self, PipeReader, PipeWriter, Read, Write};
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
-use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use rustix::event::{PollFd, PollFlags, Timespec};
@@ -29,14 +26,6 @@ use rustix::event::{PollFd, PollFlags, Timespec};
 /// How long the launcher waits for the daemon to report; binding takes
 /// milliseconds, so this only fires when something is badly wrong.
 const READY_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// The log file name inside the runtime directory.
-pub const LOG_FILE: &str = "wrs-tokend.log";
-
-/// The daemon's log file for a runtime directory.
-pub fn log_path(dir: &Path) -> PathBuf {
-    dir.join(LOG_FILE)
-}
 
 /// What [`detach`] returns in each process.
 #[derive(Debug)]
@@ -47,33 +36,30 @@ pub enum Detached {
     Daemon {
         /// Report readiness or failure to the launcher through this.
         ready: ReadySignal,
-        /// The log file (our stderr), to empty once we hold the lock.
-        log: File,
     },
 }
 
 /// Forks into the background. Call before any thread exists (see the
-/// module doc). `log` must be inside the verified private directory.
-pub fn detach(log: &Path) -> io::Result<Detached> {
-    let log_file = OpenOptions::new()
-        .create(true)
-        .append(true)
-        .mode(0o600)
-        .open(log)?;
-    // An existing log from an older build may have looser permissions.
-    log_file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
-    let log_for_daemon = log_file.try_clone()?;
+/// module doc). `keep_stderr` leaves stderr open (it is the journal);
+/// otherwise it becomes `/dev/null`. `log_hint` says where the daemon's
+/// log is, for the launcher's messages.
+pub fn detach(keep_stderr: bool, log_hint: &str) -> io::Result<Detached> {
     let (reader, writer) = io::pipe()?;
+    let stderr = if keep_stderr {
+        daemonize::Stdio::keep()
+    } else {
+        daemonize::Stdio::devnull()
+    };
     let outcome = daemonize::Daemonize::new()
         .working_directory("/")
         .umask(0o077)
         .stdout(daemonize::Stdio::devnull())
-        .stderr(log_file)
+        .stderr(stderr)
         .execute();
     match outcome {
         daemonize::Outcome::Parent(Ok(_)) => {
             drop(writer);
-            Ok(Detached::Launcher(wait_for_daemon(reader, log)))
+            Ok(Detached::Launcher(wait_for_daemon(reader, log_hint)))
         }
         daemonize::Outcome::Parent(Err(e)) => Err(io::Error::other(format!(
             "cannot start in the background: {e}"
@@ -82,7 +68,6 @@ pub fn detach(log: &Path) -> io::Result<Detached> {
             drop(reader);
             Ok(Detached::Daemon {
                 ready: ReadySignal { pipe: Some(writer) },
-                log: log_for_daemon,
             })
         }
         daemonize::Outcome::Child(Err(e)) => {
@@ -96,7 +81,7 @@ pub fn detach(log: &Path) -> io::Result<Detached> {
 
 /// The launcher's side: wait for the daemon's report and turn it into an
 /// exit code, printing any message on our stderr.
-fn wait_for_daemon(mut reader: PipeReader, log: &Path) -> u8 {
+fn wait_for_daemon(mut reader: PipeReader, log_hint: &str) -> u8 {
     let deadline = Instant::now() + READY_TIMEOUT;
     let mut report = Vec::new();
     let mut buf = [0u8; 1024];
@@ -106,7 +91,7 @@ fn wait_for_daemon(mut reader: PipeReader, log: &Path) -> u8 {
             eprintln!(
                 "wrs-tokend: the daemon did not report ready within {}s; see {}",
                 READY_TIMEOUT.as_secs(),
-                log.display()
+                log_hint
             );
             return 1;
         }
@@ -146,10 +131,7 @@ fn wait_for_daemon(mut reader: PipeReader, log: &Path) -> u8 {
             if *code == 0 { 1 } else { *code }
         }
         _ => {
-            eprintln!(
-                "wrs-tokend: the daemon exited before it was ready; see {}",
-                log.display()
-            );
+            eprintln!("wrs-tokend: the daemon exited before it was ready; see {log_hint}");
             1
         }
     }

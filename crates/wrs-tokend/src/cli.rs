@@ -36,6 +36,13 @@ pub struct Cli {
     #[arg(short, long, conflicts_with = "verbose")]
     pub quiet: bool,
 
+    /// Log to this file (0600, rotated at 1 MiB, two old files kept as
+    /// PATH.1 and PATH.2), in the foreground too. Without it a background
+    /// daemon logs to the systemd journal when one runs, else to
+    /// wrs-tokend.log beside the socket; the foreground logs to stderr.
+    #[arg(long, value_name = "PATH", env = "WRS_TOKEND_LOG_FILE")]
+    pub log_file: Option<PathBuf>,
+
     /// Time a client has to send a complete request or take an answer.
     #[arg(long, hide = true, value_name = "MS", default_value_t = 5000)]
     pub io_timeout_ms: u64,
@@ -83,6 +90,7 @@ mod tests {
     fn test_flags_are_hidden_from_help() {
         let help = Cli::command().render_long_help().to_string();
         assert!(help.contains("--foreground") && help.contains("--socket"));
+        assert!(help.contains("--log-file"), "{help}");
         assert!(!help.contains("--test-source"), "{help}");
         assert!(!help.contains("--io-timeout-ms"), "{help}");
     }

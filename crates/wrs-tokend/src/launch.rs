@@ -1,15 +1,13 @@
-//! The process: flags → (fork) → tracing → runtime → daemon → exit code.
+//! The process: flags → log target → (fork) → tracing → runtime → daemon
+//! → exit code.
 //!
 //! The order matters: the fork into the background happens before the
 //! tokio runtime (and its threads) exists; see [`crate::background`].
 
-use std::fs::File;
-use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::sync::Arc;
 
 use tokio::signal::unix::{SignalKind, signal};
-use tracing_subscriber::EnvFilter;
 use wrs_proto::endpoint::Endpoint;
 
 use crate::activation;
@@ -17,6 +15,8 @@ use crate::background::{self, Detached, ReadySignal};
 use crate::cli::Cli;
 use crate::clock::SystemClock;
 use crate::daemon::{Config, Daemon};
+use crate::log_file::LogFile;
+use crate::logging;
 use crate::runtime::Runtime;
 use crate::session::Sessions;
 use crate::source::{NoProfiles, TestSource, TokenSource};
@@ -38,25 +38,31 @@ pub fn main(cli: Cli) -> ExitCode {
     };
 
     let mut ready = ReadySignal::foreground();
-    let mut log = None;
     // systemd's LISTEN_PID names this very process: forking would orphan
     // the passed socket, so socket activation implies the foreground.
-    if !cli.foreground && !activation::socket_passed() {
+    let background = !cli.foreground && !activation::socket_passed();
+    if background {
         // Checked before forking so the log file lands in a private place
         // and a refusal is printed straight to the user.
         if let Err(e) = trust::ensure_private_dir(&endpoint.dir) {
             eprintln!("wrs-tokend: {e}");
             return ExitCode::FAILURE;
         }
-        match background::detach(&background::log_path(&endpoint.dir)) {
+    }
+    // Opened before the fork (no thread involved), so a log that cannot be
+    // opened is reported to the user, not lost.
+    let target = match logging::Target::choose(&cli, background, &endpoint.dir) {
+        Ok(target) => target,
+        Err(e) => {
+            eprintln!("wrs-tokend: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let log = target.file().cloned();
+    if background {
+        match background::detach(target.keeps_stderr(), &target.describe()) {
             Ok(Detached::Launcher(code)) => return ExitCode::from(code),
-            Ok(Detached::Daemon {
-                ready: signal,
-                log: file,
-            }) => {
-                ready = signal;
-                log = Some(file);
-            }
+            Ok(Detached::Daemon { ready: signal }) => ready = signal,
             Err(e) => {
                 eprintln!("wrs-tokend: {e}");
                 return ExitCode::FAILURE;
@@ -64,7 +70,7 @@ pub fn main(cli: Cli) -> ExitCode {
         }
     }
 
-    init_tracing(&cli);
+    target.init(&cli);
     // Built by hand, only now: no thread may exist at fork time.
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -90,7 +96,7 @@ async fn serve(
     cli: Cli,
     endpoint: Endpoint,
     mut ready: ReadySignal,
-    log: Option<File>,
+    log: Option<Arc<LogFile>>,
 ) -> ExitCode {
     let clock = Arc::new(SystemClock);
     let mut config = Config::new(endpoint);
@@ -139,10 +145,14 @@ async fn serve(
         }
     };
     if let Some(log) = log {
-        // We hold the lock: the log is ours now, start it afresh so it
-        // stays the size of one daemon's life.
-        let _ = log.set_len(0);
+        // We hold the lock: the log is ours to rotate now.
+        log.arm();
     }
+    tracing::info!(
+        version = env!("CARGO_PKG_VERSION"),
+        pid = std::process::id(),
+        "wrs-tokend started"
+    );
     if cli.test_source.is_some() {
         tracing::warn!("serving fake tokens from the TEST token source (--test-source)");
     }
@@ -182,19 +192,6 @@ async fn serve(
         })
         .await;
     ExitCode::SUCCESS
-}
-
-/// tracing to stderr (the log file in the background). `-v`/`-q` set the
-/// default level; RUST_LOG directives are added on top.
-fn init_tracing(cli: &Cli) {
-    let filter = EnvFilter::builder()
-        .with_default_directive(cli.log_level().into())
-        .from_env_lossy();
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .try_init();
 }
 
 /// Process-wide protections that hold for the daemon's whole life.

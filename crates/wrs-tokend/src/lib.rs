@@ -7,6 +7,8 @@
 //! - [`launch`]: the process (flags → fork → runtime → daemon → exit code).
 //! - [`cli`]: command-line flags, including hidden test aids.
 //! - [`background`]: detaching and the ready pipe to the launcher.
+//! - [`logging`]: where the log goes (stderr, journal, rotating file).
+//! - [`log_file`]: the size-bounded rotating log file.
 //! - [`activation`]: systemd socket activation and `sd_notify`.
 //! - [`daemon`]: one instance from start (dir, lock, bind) to clean exit.
 //! - [`trust`]: private directory, 0600 socket, peer uid, lock, stale socket.
@@ -42,6 +44,10 @@ pub mod daemon;
 pub mod handler;
 #[cfg(unix)]
 pub mod launch;
+#[cfg(unix)]
+pub mod log_file;
+#[cfg(unix)]
+pub mod logging;
 pub mod login;
 pub mod oauth_source;
 pub mod profiles;

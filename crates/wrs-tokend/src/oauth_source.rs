@@ -244,7 +244,7 @@ impl OAuthSource {
                 .client_credentials(&rt.profile.scopes, None)
                 .await
                 .map_err(|e| oauth_error(name, e))?;
-            tracing::debug!(profile = %name, "client-credentials token obtained");
+            tracing::info!(profile = %name, "access token obtained (client credentials)");
             return Ok(issued(&response, sent));
         }
         let mut slot = rt.refresh.lock().await;
