@@ -92,10 +92,21 @@ fn detail(stderr: &str) -> String {
 /// The daemon binary: `$WRS_TOKEND`, else `wrs-tokend` beside `current_exe`
 /// when it exists there, else `wrs-tokend` to be looked up on `PATH`.
 pub fn daemon_program(env_override: Option<OsString>, current_exe: Option<&Path>) -> PathBuf {
+    sibling_program("wrs-tokend", env_override, current_exe)
+}
+
+/// A companion binary of this installation: `env_override` when set, else
+/// `name` beside `current_exe` when it exists there (a `cargo build` or an
+/// install keeps them together), else `name` to be looked up on `PATH`.
+pub fn sibling_program(
+    name: &str,
+    env_override: Option<OsString>,
+    current_exe: Option<&Path>,
+) -> PathBuf {
     if let Some(program) = env_override.filter(|p| !p.is_empty()) {
         return PathBuf::from(program);
     }
-    let file_name = format!("wrs-tokend{}", std::env::consts::EXE_SUFFIX);
+    let file_name = format!("{name}{}", std::env::consts::EXE_SUFFIX);
     if let Some(beside) = current_exe
         .and_then(Path::parent)
         .map(|dir| dir.join(&file_name))

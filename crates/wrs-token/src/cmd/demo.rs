@@ -41,18 +41,7 @@ pub fn run(_args: &DemoArgs) -> Result<(), Failure> {
 /// The mock binary: `$WRS_MOCK`, else `wrs-mock` beside `current_exe` when
 /// it exists there, else `wrs-mock` to be looked up on `PATH`.
 pub fn mock_program(env_override: Option<OsString>, current_exe: Option<&Path>) -> PathBuf {
-    if let Some(program) = env_override.filter(|p| !p.is_empty()) {
-        return PathBuf::from(program);
-    }
-    let file_name = format!("wrs-mock{}", std::env::consts::EXE_SUFFIX);
-    if let Some(beside) = current_exe
-        .and_then(Path::parent)
-        .map(|dir| dir.join(&file_name))
-        .filter(|p| p.is_file())
-    {
-        return beside;
-    }
-    PathBuf::from(file_name)
+    crate::client::autostart::sibling_program("wrs-mock", env_override, current_exe)
 }
 
 /// The failure for a mock that cannot be run; `from_env`: named by
