@@ -3,6 +3,7 @@
 //! [`crate::cmd`]. Every subcommand's `--help` ends with examples.
 
 pub mod integrations;
+pub mod ops;
 pub mod profile;
 
 use std::path::PathBuf;
@@ -10,6 +11,7 @@ use std::path::PathBuf;
 use clap::{ArgGroup, Args, Parser, Subcommand};
 
 pub use integrations::{CompletionsArgs, CurlArgs, ExecArgs, GitCredentialArgs, ManArgs};
+pub use ops::{DoctorArgs, ServiceCommand, ServiceInstallArgs};
 pub use profile::{
     AuthArg, GrantArg, ProfileAddArgs, ProfileCommand, ProfileListArgs, ProfileRemoveArgs,
     ProfileSetDefaultArgs, ProfileSetSecretArgs, ProfileShowArgs, StoreArg,
@@ -173,6 +175,14 @@ pub enum Command {
     /// Write the manual page(s), generated from this command line.
     #[command(after_help = integrations::MAN_HELP)]
     Man(ManArgs),
+    /// Check the set-up (config, daemon, secret store, network, TLS,
+    /// clock, proxy) and say how to fix what is wrong.
+    #[command(after_help = ops::DOCTOR_HELP)]
+    Doctor(DoctorArgs),
+    /// Install, remove or inspect the daemon as a per-user service
+    /// (systemd on Linux, launchd on macOS).
+    #[command(subcommand, after_help = ops::SERVICE_HELP)]
+    Service(ServiceCommand),
 }
 
 /// Which token to get.

@@ -29,6 +29,8 @@
 //! | `exec [-p NAME] [--env VAR] -- CMD…` | CMD with the token and its expiry in its environment |
 //! | `git-credential get\|store\|erase\|capability` | git's credential-helper protocol, Bearer via `authtype` |
 //! | `completions SHELL` / `man [--dir DIR]` | shell completions and manual pages |
+//! | `doctor [NAME] [--json]` | a checklist of the set-up, with a fix for each failure (exit 1 on a failure) |
+//! | `service install [--dry-run] \| uninstall \| status` | the daemon as a systemd user service (launchd agent on macOS) |
 //!
 //! # Modules
 //!
@@ -78,6 +80,10 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
     match &cli.command {
         Command::Completions(args) => return cmd::completions::run(args),
         Command::Man(args) => return cmd::completions::run_man(args),
+        // Needs no daemon; installs what starts it.
+        Command::Service(command) => return cmd::service::run(command),
+        // Reports an unusable socket location as a check instead of failing.
+        Command::Doctor(args) => return cmd::doctor::run(&cli.global, args),
         _ => {}
     }
     let endpoint = endpoint(cli.global.socket.as_deref())?;
@@ -96,6 +102,8 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
         Command::GitCredential(args) => cmd::git_credential::run(&client, args),
         Command::Completions(args) => cmd::completions::run(args),
         Command::Man(args) => cmd::completions::run_man(args),
+        Command::Doctor(args) => cmd::doctor::run(&cli.global, args),
+        Command::Service(command) => cmd::service::run(command),
     }
 }
 

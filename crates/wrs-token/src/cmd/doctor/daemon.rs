@@ -1,0 +1,192 @@
+//! The daemon: does it answer, in our protocol version, and how is each
+//! profile's session.
+
+use std::path::Path;
+
+use wrs_config::{Grant, Profile};
+use wrs_proto::endpoint::Endpoint;
+use wrs_proto::{PROTOCOL_VERSION, SessionState, StatusReport};
+
+use super::Check;
+use crate::client::{self, ClientError, autostart};
+use crate::exit::{Failure, RESTART_HINT};
+use crate::output::{human_duration, now_unix};
+
+/// Asks the daemon for its status without starting it. The report, when
+/// it answered.
+pub(super) fn check(
+    endpoint: &Endpoint,
+    autostart_allowed: bool,
+    out: &mut Vec<Check>,
+) -> Option<StatusReport> {
+    let conn = match client::try_connect(endpoint) {
+        Ok(Some(conn)) => conn,
+        Ok(None) => {
+            out.push(not_running(endpoint, autostart_allowed));
+            return None;
+        }
+        Err(e) => {
+            let f = Failure::from(e);
+            out.push(Check::fail("daemon", f.message, f.hint.unwrap_or_default()));
+            return None;
+        }
+    };
+    match client::status_of(conn) {
+        Ok(report) if report.protocol_version != PROTOCOL_VERSION => {
+            out.push(version_mismatch(report.protocol_version));
+            None
+        }
+        Ok(report) => {
+            out.push(running(&report));
+            Some(report)
+        }
+        Err(ClientError::Daemon(e)) if e.kind == wrs_proto::ErrorKind::VersionMismatch => {
+            out.push(version_mismatch(e.protocol_version));
+            None
+        }
+        Err(e) if e.is_version_problem() => {
+            out.push(Check::fail(
+                "daemon",
+                format!(
+                    "the daemon's answer cannot be read: it speaks another protocol than this wrs-token (version {PROTOCOL_VERSION})"
+                ),
+                RESTART_HINT,
+            ));
+            None
+        }
+        Err(e) => {
+            let f = Failure::from(e);
+            out.push(Check::fail("daemon", f.message, f.hint.unwrap_or_default()));
+            None
+        }
+    }
+}
+
+fn running(report: &StatusReport) -> Check {
+    let ours = env!("CARGO_PKG_VERSION");
+    let detail = format!(
+        "running, pid {}, version {}, protocol {} (ours: {PROTOCOL_VERSION}), up {}",
+        report.pid,
+        report.daemon_version,
+        report.protocol_version,
+        human_duration(report.uptime_secs)
+    );
+    if report.daemon_version == ours {
+        Check::ok("daemon", detail)
+    } else {
+        Check::warn(
+            "daemon",
+            format!("{detail}; this wrs-token is version {ours}"),
+            "restart it to run the installed version: `wrs-token daemon stop` (the next command starts the new one)",
+        )
+    }
+}
+
+fn version_mismatch(theirs: u32) -> Check {
+    Check::fail(
+        "daemon",
+        format!(
+            "the daemon speaks protocol version {theirs}, this wrs-token speaks version {PROTOCOL_VERSION}"
+        ),
+        RESTART_HINT,
+    )
+}
+
+fn not_running(endpoint: &Endpoint, autostart_allowed: bool) -> Check {
+    let socket = endpoint.socket.display();
+    if !autostart_allowed {
+        return Check::fail(
+            "daemon",
+            format!(
+                "not running (socket {socket}) and autostart is off (--no-autostart or WRS_TOKEN_NO_AUTOSTART)"
+            ),
+            "start it: `wrs-token daemon start`, or `wrs-token service install` to have systemd start it on demand",
+        );
+    }
+    let current_exe = std::env::current_exe().ok();
+    let program = autostart::daemon_program(
+        std::env::var_os(autostart::TOKEND_ENV),
+        current_exe.as_deref(),
+    );
+    match locate(&program) {
+        Some(found) => Check::warn(
+            "daemon",
+            format!(
+                "not running (socket {socket}); the next command that needs it starts {}",
+                found.display()
+            ),
+            "nothing is needed; to start it now: `wrs-token daemon start`",
+        ),
+        None => Check::fail(
+            "daemon",
+            format!(
+                "not running (socket {socket}), and {} cannot be found to start it",
+                program.display()
+            ),
+            "install wrs-tokend beside wrs-token or on PATH (`cargo install --path crates/wrs-tokend`), or set WRS_TOKEND",
+        ),
+    }
+}
+
+/// `program` as the OS would find it: a path as is, a bare name on `PATH`.
+pub fn locate(program: &Path) -> Option<std::path::PathBuf> {
+    if program.components().count() > 1 || program.is_absolute() {
+        return program.is_file().then(|| program.to_path_buf());
+    }
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(program))
+        .find(|p| p.is_file())
+}
+
+/// The profile's session as the daemon sees it.
+pub(super) fn session(name: &str, profile: &Profile, report: &StatusReport, out: &mut Vec<Check>) {
+    let check = format!("{name}: session");
+    let Some(p) = report.profiles.iter().find(|p| p.name == name) else {
+        out.push(Check::warn(
+            check,
+            "the running daemon has not loaded this profile (the config file changed since)",
+            "`wrs-token daemon reload`",
+        ));
+        return;
+    };
+    let error = p
+        .last_error
+        .as_deref()
+        .map(|e| format!(" (last error: {e})"))
+        .unwrap_or_default();
+    let login = format!("`wrs-token login {name}`");
+    match p.state {
+        SessionState::Active | SessionState::Refreshing => {
+            let left = p
+                .expires_at
+                .map(|at| {
+                    let now = now_unix();
+                    if at > now {
+                        format!(", access token valid for {}", human_duration(at - now))
+                    } else {
+                        ", access token expired (renewed on next use)".to_owned()
+                    }
+                })
+                .unwrap_or_default();
+            out.push(Check::ok(check, format!("active{left}")));
+        }
+        SessionState::LoggedOut if profile.grant == Grant::ClientCredentials => {
+            out.push(Check::ok(
+                check,
+                "no token yet (client credentials: fetched on first use)",
+            ))
+        }
+        SessionState::LoggedOut => out.push(Check::warn(check, "not logged in", login)),
+        SessionState::NeedsLogin => out.push(Check::fail(
+            check,
+            format!("needs login: the refresh token was rejected{error}"),
+            login,
+        )),
+        SessionState::BackingOff => out.push(Check::warn(
+            check,
+            format!("renewal keeps failing, retrying with backoff{error}"),
+            "see the network checks below; the cached token is served while it lasts",
+        )),
+    }
+}
