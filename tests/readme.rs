@@ -1,7 +1,8 @@
-//! The README's "Use" walkthrough, run as written: its shell block is
-//! taken from README.md, the example hosts are pointed at a real `wrs-mock`,
-//! and every line runs against the real binaries, curl and git. A README
-//! edit that breaks a documented command breaks this test.
+//! The README's shell walkthroughs ("Use" and the CI recipe), run as
+//! written: each block is taken from README.md, the example hosts are
+//! pointed at a real `wrs-mock`, and every line runs against the real
+//! binaries, curl and git. A README edit that breaks a documented command
+//! breaks these tests.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 #[path = "integrations/mock.rs"]
@@ -33,15 +34,68 @@ fn sh_blocks(markdown: &str) -> Vec<String> {
     blocks
 }
 
-#[test]
-fn the_readme_walkthrough_works_as_written() {
+/// The README's `sh` block that contains every one of `needles`.
+fn readme_block(needles: &[&str]) -> String {
     let readme =
         std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../README.md"))
             .unwrap();
-    let walkthrough = sh_blocks(&readme)
+    sh_blocks(&readme)
         .into_iter()
-        .find(|b| b.contains("wrs-token profile add plm") && b.contains("wrs-token login plm"))
-        .expect("README has the Use walkthrough");
+        .find(|b| needles.iter().all(|n| b.contains(n)))
+        .unwrap_or_else(|| panic!("README has a sh block with {needles:?}"))
+}
+
+#[test]
+fn the_ci_recipe_works_as_written() {
+    let recipe = readme_block(&["--grant client-credentials", "wrs-token curl -p ci"]);
+    let mock = Mock::start_with(&[]);
+    let base = mock.url("base_url").trim_end_matches('/').to_owned();
+    // The README's example client is the mock's client-credentials client.
+    let script = recipe
+        .replace("https://sso.example.com", &base)
+        .replace("https://plm.example.com", &base)
+        .replace("--client-id wrs-ci", "--client-id wrs-service");
+    let sb = Sandbox::new();
+    let bin_dir = bin("wrs-token").parent().unwrap().to_path_buf();
+    let path = format!(
+        "{}:{}",
+        bin_dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let out = Command::new("bash")
+        .arg("-c")
+        .arg(format!("set -euo pipefail\n{script}"))
+        .current_dir(sb.root.path())
+        .envs(sb.env())
+        .env("PATH", path)
+        .env("CI_CLIENT_SECRET", "wrs-service-secret")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}\n--- script\n{script}",
+        describe(&out)
+    );
+    assert_eq!(
+        stdout(&out).matches("@odata.context").count(),
+        1,
+        "{}",
+        describe(&out)
+    );
+    // One client-credentials grant, no browser, no refresh token.
+    let counters = mock.counters();
+    assert_eq!(counters["authorization"], 0, "{counters}");
+    assert!(counters["token"].as_u64().unwrap() >= 1, "{counters}");
+    // The secret went to the memory store, not the config file.
+    let config =
+        std::fs::read_to_string(sb.root.path().join("config/wrs-token/config.toml")).unwrap();
+    assert!(config.contains("wrs-service"), "{config}");
+    assert!(!config.contains("wrs-service-secret"), "{config}");
+}
+
+#[test]
+fn the_readme_walkthrough_works_as_written() {
+    let walkthrough = readme_block(&["wrs-token profile add plm", "wrs-token login plm"]);
     let mock = Mock::start_with(&["--auto-approve"]);
     let base = mock.url("base_url").trim_end_matches('/').to_owned();
     let script = walkthrough
@@ -86,6 +140,9 @@ fn the_readme_walkthrough_works_as_written() {
     assert_eq!(text.matches("@odata.context").count(), 2, "{text}");
     assert!(text.contains("script got a token"), "{text}");
     assert!(text.contains("\"token_type\":\"Bearer\""), "{text}");
+    // doctor went through its checklist and found nothing to fail.
+    assert!(text.contains("plm: discovery"), "{text}");
+    assert!(!text.contains("FAIL"), "{text}");
     let token = text
         .lines()
         .find_map(|l| l.strip_prefix("README-DONE "))
@@ -105,4 +162,52 @@ fn the_readme_walkthrough_works_as_written() {
     );
     // And the last line logged out: revoked at the server.
     assert_eq!(mock.counters()["revocation"], 1);
+}
+
+/// `cargo install` is not run here (a release build of the daemon takes
+/// minutes); what can break in the README's lines is checked instead: each
+/// `--path` is a workspace package that builds the binary the README then
+/// uses under that name, and `service install` is in the same block.
+#[test]
+fn the_install_lines_name_packages_that_build_the_documented_binaries() {
+    let install = readme_block(&["cargo install --path"]);
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let out = Command::new(env!("CARGO"))
+        .args([
+            "metadata",
+            "--no-deps",
+            "--format-version",
+            "1",
+            "--offline",
+        ])
+        .current_dir(&root)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", describe(&out));
+    let metadata: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let root = root.canonicalize().unwrap();
+    let mut installed = Vec::new();
+    for line in install.lines() {
+        let Some(path) = line.trim().strip_prefix("cargo install --path ") else {
+            continue;
+        };
+        let manifest = root.join(path.trim()).join("Cargo.toml");
+        let package = metadata["packages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| Path::new(p["manifest_path"].as_str().unwrap()) == manifest)
+            .unwrap_or_else(|| panic!("README installs {path}, which is no workspace package"));
+        installed.extend(
+            package["targets"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|t| t["kind"][0] == "bin")
+                .map(|t| t["name"].as_str().unwrap().to_owned()),
+        );
+    }
+    installed.sort();
+    assert_eq!(installed, ["wrs-token", "wrs-tokend"], "{install}");
+    assert!(install.contains("wrs-token service install"), "{install}");
 }

@@ -154,7 +154,9 @@ impl Sandbox {
         &self.root
     }
 
-    /// The daemon's log file (it lives beside the socket).
+    /// The daemon's log file, beside the socket. Named explicitly (see
+    /// [`Sandbox::env`]) so the demo's daemon never writes to the user's
+    /// journal and the demo can show its tail.
     pub(crate) fn daemon_log(&self) -> PathBuf {
         self.socket.with_file_name("wrs-tokend.log")
     }
@@ -171,6 +173,7 @@ impl Sandbox {
             ("WRS_TOKEN_CONFIG", self.config.clone().into()),
             ("WRS_TOKEN_SOCKET", self.socket.clone().into()),
             ("WRS_TOKEND", self.tokend.clone().into()),
+            ("WRS_TOKEND_LOG_FILE", self.daemon_log().into()),
             ("XDG_CONFIG_HOME", xdg.join("config").into()),
             ("XDG_DATA_HOME", xdg.join("data").into()),
             ("XDG_STATE_HOME", xdg.join("state").into()),
