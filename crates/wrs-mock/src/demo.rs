@@ -321,4 +321,7 @@ fn demo_summary(summary: &Summary) {
     out.line("      --resource https://plm.example.com/Windchill/oauth/servlet/odata/");
     out.line("  wrs-token login plm");
     out.line("  curl -H @<(wrs-token header) https://plm.example.com/Windchill/oauth/servlet/odata/ProdMgmt/Parts");
+    out.line("  wrs-token doctor plm        # if something is not right: a checklist with fixes");
+    out.line("  wrs-token service install   # optional: let systemd (or launchd) run the daemon");
+    out.line("docs/windchill.md says what to ask your PingFederate administrator for.");
 }

@@ -198,6 +198,7 @@ fn demo_runs_every_step_shows_no_token_in_full_and_leaves_nothing_behind() {
         "removed ",
         "Next, for your own server:",
         "wrs-token login plm",
+        "wrs-token doctor plm",
     ] {
         assert!(out.contains(marker), "no {marker:?} in\n{out}");
     }
