@@ -113,15 +113,40 @@ impl Stores {
     async fn blocking<T: Send + 'static>(
         &self,
         kind: StoreKind,
-        op: impl FnOnce(&dyn SecretStore) -> Result<T, StoreError> + Send + 'static,
+        op: impl Fn(&dyn SecretStore) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, SourceError> {
         let stores = self.clone();
-        match tokio::task::spawn_blocking(move || op(&*stores.open(kind)?)).await {
+        let outcome = tokio::task::spawn_blocking(move || {
+            let result = op(&*stores.open(kind)?);
+            match result {
+                // The keyring connection can go stale under us: a Secret
+                // Service that restarted (a re-login, `gnome-keyring-daemon
+                // --replace`) no longer knows our session. Every operation
+                // here is idempotent, so connect afresh and try once more.
+                Err(StoreError::Backend { .. }) if kind == StoreKind::Keyring => {
+                    stores.forget_keyring();
+                    tracing::debug!("keyring call failed; retrying on a new connection");
+                    op(&*stores.open(kind)?)
+                }
+                other => other,
+            }
+        })
+        .await;
+        match outcome {
             Ok(result) => result.map_err(|e| store_error(&e)),
             Err(e) => Err(SourceError::Internal(format!(
                 "the secret store call failed: {e}"
             ))),
         }
+    }
+
+    /// Drops the keyring connection; the next call opens a new one.
+    fn forget_keyring(&self) {
+        *self
+            .inner
+            .keyring
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = None;
     }
 }
 

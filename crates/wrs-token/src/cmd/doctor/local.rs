@@ -207,10 +207,20 @@ pub(super) fn store(
             e.contains("keyring") || e.contains("secret service") || e.contains("store")
         });
     if let Some(error) = daemon_error {
+        // A locked keyring holds the secrets still: unlocking is the fix,
+        // moving them elsewhere is not.
+        let fix = if error.contains("locked") {
+            format!(
+                "unlock the keyring (log in to the desktop session, or open the keyring manager); \
+                 the stored token is kept and `wrs-token print -p {name}` works again once it is unlocked"
+            )
+        } else {
+            other_store_fix(name, config_path)
+        };
         out.push(Check::fail(
             check,
             format!("the daemon reports: {error}"),
-            other_store_fix(name, config_path),
+            fix,
         ));
         return;
     }
