@@ -65,10 +65,7 @@ fn a_locked_keyring_is_a_clear_error_and_the_session_resumes_when_it_is_back() {
         .env_remove("WRS_TOKEN_PROFILE")
         .env("PATH", path)
         .env("BROWSER", &browser)
-        .env(
-            "ISSUER",
-            mock.url("base_url").trim_end_matches('/').to_owned(),
-        )
+        .env("ISSUER", mock.url("base_url").trim_end_matches('/'))
         .output()
         .expect("dbus-run-session (scripts/setup-test-env installs dbus)");
     assert!(out.status.success(), "{}", describe(&out));
