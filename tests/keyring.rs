@@ -12,11 +12,10 @@
 #[allow(dead_code)]
 mod mock;
 
-use std::os::unix::fs::PermissionsExt;
 use std::process::Command;
 
 use mock::Mock;
-use wrs_e2e::{Sandbox, bin, describe, stderr, stdout};
+use wrs_e2e::{Sandbox, describe, path_with_binaries, stderr, stdout};
 
 /// The scenario, as a user's shell would run it. Markers carry exit codes.
 const SCENARIO: &str = r#"
@@ -47,15 +46,7 @@ fn a_locked_keyring_is_a_clear_error_and_the_session_resumes_when_it_is_back() {
     let mock = Mock::start_with(&["--auto-approve"]);
     let sb = Sandbox::new();
     let dir = sb.root.path();
-    let browser = dir.join("browser.sh");
-    std::fs::write(&browser, "#!/bin/sh\nexec curl -fsSL -o /dev/null \"$1\"\n").unwrap();
-    std::fs::set_permissions(&browser, std::fs::Permissions::from_mode(0o755)).unwrap();
-    let bin_dir = bin("wrs-token").parent().unwrap().to_path_buf();
-    let path = format!(
-        "{}:{}",
-        bin_dir.display(),
-        std::env::var("PATH").unwrap_or_default()
-    );
+    let browser = sb.browser();
     let out = Command::new("dbus-run-session")
         .args(["--", "bash", "-c", SCENARIO])
         .current_dir(dir)
@@ -63,7 +54,7 @@ fn a_locked_keyring_is_a_clear_error_and_the_session_resumes_when_it_is_back() {
         .env_remove("DBUS_SESSION_BUS_ADDRESS")
         .env_remove("GNOME_KEYRING_CONTROL")
         .env_remove("WRS_TOKEN_PROFILE")
-        .env("PATH", path)
+        .env("PATH", path_with_binaries())
         .env("BROWSER", &browser)
         .env("ISSUER", mock.url("base_url").trim_end_matches('/'))
         .output()

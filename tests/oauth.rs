@@ -11,7 +11,6 @@
 mod mock;
 
 use std::io::{BufRead, BufReader};
-use std::os::unix::fs::PermissionsExt;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
@@ -53,28 +52,11 @@ fn add_profile(sb: &Sandbox, mock: &Mock, name: &str, store: &str) {
     assert!(out.status.success(), "{}", describe(&out));
 }
 
-/// A "browser" that follows the authorization redirect to the loopback
-/// listener, as a person's browser would after an auto-approved login.
-fn browser(sb: &Sandbox) -> std::path::PathBuf {
-    let path = sb.root.path().join("browser.sh");
-    let log = sb.root.path().join("browser.log");
-    std::fs::write(
-        &path,
-        format!(
-            "#!/bin/sh\necho \"$1\" >> '{}'\nexec curl -fsSL -o /dev/null \"$1\"\n",
-            log.display()
-        ),
-    )
-    .unwrap();
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
-    path
-}
-
 fn login(sb: &Sandbox, name: &str) {
     let out = sb
         .client()
         .args(["login", name, "--timeout", "30"])
-        .env("BROWSER", browser(sb))
+        .env("BROWSER", sb.browser())
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", describe(&out));
@@ -294,7 +276,7 @@ fn no_token_appears_in_the_daemon_log_at_trace_level() {
             .args(args)
             .env("RUST_LOG", "trace")
             .env("WRS_TOKEND_LOG_FILE", &log_file)
-            .env("BROWSER", browser(&sb))
+            .env("BROWSER", sb.browser())
             .output()
             .unwrap()
     };

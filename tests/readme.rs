@@ -9,12 +9,11 @@
 #[allow(dead_code)]
 mod mock;
 
-use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::Command;
 
 use mock::Mock;
-use wrs_e2e::{Sandbox, bin, describe, stdout};
+use wrs_e2e::{Sandbox, describe, path_with_binaries, stdout};
 
 /// The fenced `sh` blocks of a markdown file.
 fn sh_blocks(markdown: &str) -> Vec<String> {
@@ -56,18 +55,12 @@ fn the_ci_recipe_works_as_written() {
         .replace("https://plm.example.com", &base)
         .replace("--client-id wrs-ci", "--client-id wrs-service");
     let sb = Sandbox::new();
-    let bin_dir = bin("wrs-token").parent().unwrap().to_path_buf();
-    let path = format!(
-        "{}:{}",
-        bin_dir.display(),
-        std::env::var("PATH").unwrap_or_default()
-    );
     let out = Command::new("bash")
         .arg("-c")
         .arg(format!("set -euo pipefail\n{script}"))
         .current_dir(sb.root.path())
         .envs(sb.env())
-        .env("PATH", path)
+        .env("PATH", path_with_binaries())
         .env("CI_CLIENT_SECRET", "wrs-service-secret")
         .output()
         .unwrap();
@@ -104,21 +97,13 @@ fn the_readme_walkthrough_works_as_written() {
 
     let sb = Sandbox::new();
     let dir = sb.root.path();
-    let browser = dir.join("browser.sh");
-    std::fs::write(&browser, "#!/bin/sh\nexec curl -fsSL -o /dev/null \"$1\"\n").unwrap();
-    std::fs::set_permissions(&browser, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let browser = sb.browser();
     // The README's example script: it must see the token.
     std::fs::write(
         dir.join("my_script.py"),
         "import os, sys\nt = os.environ['WRS_ACCESS_TOKEN']\nprint('script got a token' if t.startswith('wrsat_') else 'no token')\n",
     )
     .unwrap();
-    let bin_dir = bin("wrs-token").parent().unwrap().to_path_buf();
-    let path = format!(
-        "{}:{}",
-        bin_dir.display(),
-        std::env::var("PATH").unwrap_or_default()
-    );
     let out = Command::new("bash")
         .arg("-c")
         .arg(format!(
@@ -126,7 +111,7 @@ fn the_readme_walkthrough_works_as_written() {
         ))
         .current_dir(dir)
         .envs(sb.env())
-        .env("PATH", path)
+        .env("PATH", path_with_binaries())
         .env("BROWSER", &browser)
         .output()
         .unwrap();

@@ -9,6 +9,7 @@
 
 use std::ffi::OsString;
 use std::io::{BufRead, BufReader, Write};
+use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -28,6 +29,16 @@ pub fn bin(name: &str) -> PathBuf {
         "{} is missing: run `cargo build --workspace --bins` first (scripts/test does)",
         path.display()
     );
+    path
+}
+
+/// `PATH` with the workspace binaries first, for shell scripts that call
+/// `wrs-token` by name as a user would.
+pub fn path_with_binaries() -> OsString {
+    let dir = bin("wrs-token").parent().expect("bin dir").to_path_buf();
+    let mut path = dir.into_os_string();
+    path.push(":");
+    path.push(std::env::var_os("PATH").unwrap_or_default());
     path
 }
 
@@ -84,6 +95,25 @@ impl Sandbox {
             .envs(self.env())
             .stdin(Stdio::null());
         cmd
+    }
+
+    /// A `$BROWSER` that follows the authorization redirect to the loopback
+    /// listener with curl, as a person's browser would after an
+    /// auto-approved login. Each URL it opens is appended to `browser.log`.
+    pub fn browser(&self) -> PathBuf {
+        let path = self.root.path().join("browser.sh");
+        let log = self.root.path().join("browser.log");
+        std::fs::write(
+            &path,
+            format!(
+                "#!/bin/sh\necho \"$1\" >> '{}'\nexec curl -fsSL -o /dev/null \"$1\"\n",
+                log.display()
+            ),
+        )
+        .expect("write browser.sh");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))
+            .expect("chmod browser.sh");
+        path
     }
 
     /// The real client, pointed at this sandbox.
