@@ -257,7 +257,9 @@ fn an_imported_refresh_token_is_used_and_a_rejected_one_means_login_required() {
 }
 
 /// Nothing secret reaches the log, even at trace level: access tokens,
-/// refresh tokens (before and after rotation), the PKCE verifier's output.
+/// refresh tokens (before and after rotation), the PKCE verifier's output,
+/// through login, refresh, rotation, curl, git, logout and errors. Nor does
+/// any reach the client's stderr.
 #[test]
 fn no_token_appears_in_the_daemon_log_at_trace_level() {
     let mock = Mock::start_with(&[
@@ -283,6 +285,7 @@ fn no_token_appears_in_the_daemon_log_at_trace_level() {
     assert!(run(&["login", "plm", "--timeout", "30"]).status.success());
     let secrets_file = sb.root.path().join("data/wrs-token/secrets/plm.json");
     let mut secrets = Vec::new();
+    let mut outputs = Vec::new();
     for _ in 0..3 {
         let out = run(&["print", "-p", "plm", "--min-ttl", "10"]); // > lifetime: a refresh (and a rotation) each time
         assert!(out.status.success(), "{}", describe(&out));
@@ -291,9 +294,61 @@ fn no_token_appears_in_the_daemon_log_at_trace_level() {
             serde_json::from_slice(&std::fs::read(&secrets_file).unwrap()).unwrap();
         secrets.push(stored["refresh_token"].as_str().unwrap().to_owned());
     }
+    let distinct: std::collections::HashSet<_> = secrets.iter().collect();
+    assert_eq!(
+        distinct.len(),
+        secrets.len(),
+        "every refresh rotated the refresh token"
+    );
+    // curl: the real curl through `wrs-token curl` against the Windchill
+    // stand-in; its output is the OData body, never the token.
+    let parts = format!("{}ProdMgmt/Parts", mock.url("wrs_root"));
+    let out = run(&["curl", "-fsS", &parts]);
+    assert!(
+        stdout(&out).contains("@odata.context"),
+        "{}",
+        describe(&out)
+    );
+    outputs.push(out);
+    // git: the credential helper's get (Bearer) and erase (a 401).
+    let git_input = format!(
+        "capability[]=authtype\nprotocol=http\nhost={}\npath=Windchill/oauth/servlet/odata/\n\n",
+        parts.split('/').nth(2).unwrap()
+    );
+    let git = |action: &str| {
+        let mut child = sb
+            .client()
+            .args(["git-credential", action])
+            .env("RUST_LOG", "trace")
+            .env("WRS_TOKEND_LOG_FILE", &log_file)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        std::io::Write::write_all(&mut stdin, git_input.as_bytes()).unwrap();
+        drop(stdin);
+        child.wait_with_output().unwrap()
+    };
+    let out = git("get");
+    let credential = stdout(&out)
+        .lines()
+        .find_map(|l| l.strip_prefix("credential="))
+        .unwrap_or_else(|| panic!("a Bearer credential: {}", describe(&out)))
+        .to_owned();
+    secrets.push(credential);
+    outputs.push(out);
+    outputs.push(git("erase"));
     // Errors too: an invalid token reported, a logout with revocation.
-    run(&["logout", "plm"]);
-    run(&["print", "-p", "plm"]);
+    outputs.push(run(&["logout", "plm"]));
+    outputs.push(run(&["print", "-p", "plm"]));
+    for out in &outputs {
+        let err = stderr(out);
+        for secret in &secrets {
+            assert!(!err.contains(secret.as_str()), "a secret on stderr: {err}");
+        }
+    }
     let log = std::fs::read_to_string(&log_file).unwrap();
     assert!(
         log.contains("TRACE") || log.contains("DEBUG"),
@@ -303,12 +358,6 @@ fn no_token_appears_in_the_daemon_log_at_trace_level() {
         assert!(secret.len() > 16);
         assert!(!log.contains(secret.as_str()), "a secret is in the log");
     }
-    let distinct: std::collections::HashSet<_> = secrets.iter().collect();
-    assert_eq!(
-        distinct.len(),
-        secrets.len(),
-        "every refresh rotated the refresh token"
-    );
 }
 
 /// A client-credentials profile: every fetch goes to the token endpoint,
