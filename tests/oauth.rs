@@ -53,6 +53,20 @@ fn add_profile(sb: &Sandbox, mock: &Mock, name: &str, store: &str) {
     assert!(out.status.success(), "{}", describe(&out));
 }
 
+/// The keyring service name of `profile` in `sb`: namespaced, since the
+/// sandbox's config is away from its usual place.
+fn keyring_service(sb: &Sandbox, profile: &str) -> String {
+    let env = sb.env();
+    let paths = wrs_config::Paths::resolve_with(|k| {
+        env.iter()
+            .find(|(name, _)| *name == k)
+            .map(|(_, v)| v.clone())
+    })
+    .unwrap();
+    assert!(paths.keyring_namespace.is_some());
+    wrs_store::keyring_service_name(profile, paths.keyring_namespace.as_deref())
+}
+
 fn login(sb: &Sandbox, name: &str) {
     let out = sb
         .client()
@@ -85,9 +99,8 @@ fn browser_login_then_renewal_then_sigkill_restart_stays_logged_in() {
         "--roll-refresh-tokens",
     ]);
     let sb = Sandbox::new();
-    // Keyring entries are named by profile, and the keyring session is
-    // shared by every test of the run: a name no other keyring test uses
-    // (the README walkthrough's is "plm").
+    // A name of its own, though each sandbox's config has its own keyring
+    // namespace: this test checks the entry under its exact name.
     let name = "renewal-kill";
     add_profile(&sb, &mock, name, store());
     login(&sb, name);
@@ -107,7 +120,7 @@ fn browser_login_then_renewal_then_sigkill_restart_stays_logged_in() {
             .args([
                 "lookup",
                 "service",
-                &format!("wrs-token:{name}"),
+                &keyring_service(&sb, name),
                 "username",
                 "refresh_token",
             ])
@@ -176,6 +189,41 @@ fn browser_login_then_renewal_then_sigkill_restart_stays_logged_in() {
     let after = token(&sb, name); // autostarts a new daemon
     assert_ne!(sb.daemon_pid().unwrap(), pid);
     assert!(mock.token_is_active(&after));
+}
+
+/// Two installations (a second identity, or two tests at once) with a
+/// profile of the same name: each config's secrets stay its own, in the
+/// one keyring of the user.
+#[test]
+fn two_configs_with_a_profile_of_the_same_name_keep_their_own_secrets() {
+    let mocks = [
+        Mock::start_with(&["--auto-approve"]),
+        Mock::start_with(&["--auto-approve"]),
+    ];
+    let sandboxes = [Sandbox::new(), Sandbox::new()];
+    for (sb, mock) in sandboxes.iter().zip(&mocks) {
+        add_profile(sb, mock, "twin", store());
+        login(sb, "twin");
+    }
+    // New daemons: the refresh tokens must come from the store.
+    for sb in &sandboxes {
+        let out = sb.run(&["daemon", "stop"]);
+        assert!(out.status.success(), "{}", describe(&out));
+    }
+    for (sb, mock) in sandboxes.iter().zip(&mocks) {
+        let token = token(sb, "twin");
+        assert!(mock.token_is_active(&token), "each config its own grant");
+    }
+    // Logging out of one forgets only its own refresh token.
+    let out = sandboxes[0].run(&["logout", "twin"]);
+    assert!(out.status.success(), "{}", describe(&out));
+    let out = sandboxes[1].run(&["daemon", "stop"]);
+    assert!(out.status.success(), "{}", describe(&out));
+    assert!(mocks[1].token_is_active(&token(&sandboxes[1], "twin")));
+    assert_eq!(
+        sandboxes[0].run(&["print", "-p", "twin"]).status.code(),
+        Some(3)
+    );
 }
 
 #[test]

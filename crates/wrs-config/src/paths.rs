@@ -2,7 +2,7 @@
 //! XDG variables so a test or a second identity runs fully isolated.
 
 use std::ffi::OsString;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// Environment variable naming the config file explicitly.
 pub const CONFIG_ENV: &str = "WRS_TOKEN_CONFIG";
@@ -14,6 +14,14 @@ pub struct Paths {
     pub config_file: PathBuf,
     /// Per-user data: the opt-in file secret store lives under it.
     pub data_dir: PathBuf,
+    /// Keeps this installation's keyring entries apart from another's:
+    /// `None` for the config file at its usual place (derived from `HOME`
+    /// alone), else a short stable hash of the config file's path. The OS
+    /// keyring is one per user, while a second identity or a test points
+    /// `WRS_TOKEN_CONFIG` or `XDG_CONFIG_HOME` elsewhere; without this, two
+    /// configs with a profile of the same name would share, and overwrite,
+    /// one refresh token.
+    pub keyring_namespace: Option<String>,
 }
 
 impl Paths {
@@ -24,6 +32,12 @@ impl Paths {
 
     /// As [`Paths::resolve`], reading variables through `env`.
     pub fn resolve_with(env: impl Fn(&str) -> Option<OsString>) -> Option<Paths> {
+        Self::resolve_dyn(&env, true)
+    }
+
+    /// `namespaced`: whether to work out [`Paths::keyring_namespace`], which
+    /// resolves the usual paths (with `namespaced` false) to compare.
+    fn resolve_dyn(env: &dyn Fn(&str) -> Option<OsString>, namespaced: bool) -> Option<Paths> {
         let var = |k: &str| {
             env(k)
                 .filter(|v| !v.is_empty())
@@ -52,11 +66,29 @@ impl Paths {
         // Without a home (a bare service account) but with an explicit
         // config file, data lives beside that file.
         let data_dir = data_dir.or_else(|| config_file.parent().map(|p| p.join("data")))?;
+        let usual = home.filter(|_| namespaced).and_then(|home| {
+            let only_home = |k: &str| (k == "HOME").then(|| home.clone().into_os_string());
+            Paths::resolve_dyn(&only_home, false).map(|p| p.config_file)
+        });
+        let keyring_namespace =
+            (namespaced && usual.as_ref() != Some(&config_file)).then(|| path_hash(&config_file));
         Some(Paths {
             config_file,
             data_dir,
+            keyring_namespace,
         })
     }
+}
+
+/// FNV-1a (64 bit) of the path's bytes, as 8 hex digits. Stored secrets are
+/// found by it, so it must never change.
+fn path_hash(path: &Path) -> String {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in path.as_os_str().as_encoded_bytes() {
+        hash ^= u64::from(*byte);
+        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    format!("{:08x}", hash >> 32)
 }
 
 fn platform_default_config(home: Option<&PathBuf>) -> Option<PathBuf> {
@@ -109,6 +141,32 @@ mod tests {
         .unwrap();
         assert_eq!(p.config_file, PathBuf::from("/etc/wrs.toml"));
         assert_eq!(p.data_dir, PathBuf::from("/home/u/.local/share/wrs-token"));
+    }
+
+    #[test]
+    fn only_a_config_away_from_its_usual_place_gets_a_keyring_namespace() {
+        let usual = Paths::resolve_with(env_of(&[("HOME", "/home/u")])).unwrap();
+        assert_eq!(usual.keyring_namespace, None);
+        // XDG_CONFIG_HOME at its default value is the usual place too.
+        let same = Paths::resolve_with(env_of(&[
+            ("HOME", "/home/u"),
+            ("XDG_CONFIG_HOME", "/home/u/.config"),
+        ]))
+        .unwrap();
+        assert_eq!(same.keyring_namespace, None);
+        let a =
+            Paths::resolve_with(env_of(&[("HOME", "/home/u"), ("XDG_CONFIG_HOME", "/a")])).unwrap();
+        let b =
+            Paths::resolve_with(env_of(&[("HOME", "/home/u"), (CONFIG_ENV, "/b/c.toml")])).unwrap();
+        let no_home = Paths::resolve_with(env_of(&[(CONFIG_ENV, "/b/c.toml")])).unwrap();
+        // Fixed values: entries already in keyrings are found by them.
+        assert_eq!(
+            a.keyring_namespace.as_deref(),
+            Some(path_hash(Path::new("/a/wrs-token/config.toml")).as_str())
+        );
+        assert_eq!(path_hash(Path::new("/b/c.toml")), "56a8df19");
+        assert_ne!(a.keyring_namespace, b.keyring_namespace);
+        assert_eq!(b.keyring_namespace, no_home.keyring_namespace);
     }
 
     #[test]

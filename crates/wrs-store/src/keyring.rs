@@ -2,7 +2,9 @@
 //!
 //! The store object is ours, not `keyring-core`'s process-global default,
 //! so tests and several stores can coexist. Entries are named service
-//! `wrs-token:<profile>`, user `refresh_token` / `client_secret`.
+//! `wrs-token:<profile>` (`wrs-token:<profile>@<namespace>` for a config
+//! away from its usual place, see `wrs_config::Paths::keyring_namespace`),
+//! user `refresh_token` / `client_secret`.
 
 use std::sync::Arc;
 
@@ -16,18 +18,30 @@ const BACKEND: &str = "the OS keyring";
 /// Secrets in the OS keyring.
 pub struct KeyringStore {
     store: Arc<CredentialStore>,
+    namespace: Option<String>,
+}
+
+/// The keyring service name of `profile`'s secrets (what a keyring manager
+/// or `secret-tool lookup service NAME username refresh_token` shows).
+pub fn service_name(profile: &str, namespace: Option<&str>) -> String {
+    match namespace {
+        Some(ns) => format!("wrs-token:{profile}@{ns}"),
+        None => format!("wrs-token:{profile}"),
+    }
 }
 
 impl KeyringStore {
-    /// Connects to the platform keyring. On Linux this opens a D-Bus
-    /// connection to the Secret Service: do it after any fork.
-    pub fn open() -> Result<Self, StoreError> {
+    /// Connects to the platform keyring, for the entries of `namespace`. On
+    /// Linux this opens a D-Bus connection to the Secret Service: do it
+    /// after any fork.
+    pub fn open(namespace: Option<String>) -> Result<Self, StoreError> {
         let store = platform_store().map_err(|e| map_error(e, "open"))?;
-        Ok(KeyringStore { store })
+        Ok(KeyringStore { store, namespace })
     }
 
     fn entry(&self, profile: &str, kind: SecretKind) -> Result<Entry, StoreError> {
-        Entry::new_in_store(&self.store, &format!("wrs-token:{profile}"), kind.as_str())
+        let service = service_name(profile, self.namespace.as_deref());
+        Entry::new_in_store(&self.store, &service, kind.as_str())
             .map_err(|e| map_error(e, "address"))
     }
 }
@@ -130,9 +144,12 @@ mod tests {
     #[test]
     fn keyring_store_meets_the_contract_or_says_it_is_unavailable() {
         let have_bus = std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_some();
-        match KeyringStore::open() {
+        match KeyringStore::open(None) {
             Ok(store) => match store.get("wrs-store-probe", SecretKind::RefreshToken) {
-                Ok(_) => crate::contract::check(&store),
+                Ok(_) => {
+                    crate::contract::check(&store);
+                    namespaces_are_apart();
+                }
                 Err(e) => {
                     assert!(
                         !have_bus || std::env::var_os("WRS_TEST_REQUIRE_KEYRING").is_none(),
@@ -159,5 +176,24 @@ mod tests {
                 assert!(e.hint().contains("--store file"));
             }
         }
+    }
+
+    /// Two installations (configs) with a profile of the same name keep
+    /// their own secrets. (Called by the test above, hence the allow.)
+    #[allow(clippy::unwrap_used)]
+    fn namespaces_are_apart() {
+        let a = KeyringStore::open(Some("ns-test-a".into())).unwrap();
+        let b = KeyringStore::open(Some("ns-test-b".into())).unwrap();
+        let kind = SecretKind::RefreshToken;
+        a.set("wrs-store-ns", kind, &Secret::new("token-of-a"))
+            .unwrap();
+        assert!(b.get("wrs-store-ns", kind).unwrap().is_none());
+        b.set("wrs-store-ns", kind, &Secret::new("token-of-b"))
+            .unwrap();
+        let got = a.get("wrs-store-ns", kind).unwrap().unwrap();
+        assert_eq!(got.expose(), "token-of-a");
+        a.delete("wrs-store-ns", kind).unwrap();
+        assert!(b.get("wrs-store-ns", kind).unwrap().is_some());
+        b.delete("wrs-store-ns", kind).unwrap();
     }
 }

@@ -20,7 +20,7 @@ mod memory;
 use wrs_proto::Secret;
 
 pub use file::FileStore;
-pub use keyring::KeyringStore;
+pub use keyring::{KeyringStore, service_name as keyring_service_name};
 pub use memory::MemoryStore;
 
 /// Which secret of a profile.

@@ -105,11 +105,7 @@ async fn serve(
     // even later, on first use.
     let runtime = match (&cli.test_source, wrs_config::Paths::resolve()) {
         (Some(_), _) => None,
-        (None, Some(paths)) => Some(Runtime::load(
-            &paths.config_file,
-            &paths.data_dir,
-            clock.clone(),
-        )),
+        (None, Some(paths)) => Some(Runtime::load(&paths, clock.clone())),
         (None, None) => {
             tracing::error!(
                 "cannot tell where the configuration lives (no HOME or XDG_CONFIG_HOME); serving no profiles"

@@ -6,7 +6,6 @@
 //! daemon started with the hidden `--test-source` has no runtime, and these
 //! requests answer "not supported" there.
 
-use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -29,11 +28,13 @@ pub struct Runtime {
 }
 
 impl Runtime {
-    /// Loads `config_file` (a broken file is reported per request, not
-    /// fatal) and keeps file-store secrets under `data_dir/secrets`.
-    pub fn load(config_file: &Path, data_dir: &Path, clock: Arc<dyn Clock>) -> Arc<Runtime> {
-        let profiles = Arc::new(Profiles::load(config_file));
-        let source = OAuthSource::new(profiles, Stores::new(data_dir), clock);
+    /// Loads `paths.config_file` (a broken file is reported per request,
+    /// not fatal), keeps file-store secrets under `paths.data_dir/secrets`
+    /// and keyring entries in `paths.keyring_namespace`.
+    pub fn load(paths: &wrs_config::Paths, clock: Arc<dyn Clock>) -> Arc<Runtime> {
+        let profiles = Arc::new(Profiles::load(&paths.config_file));
+        let stores = Stores::new(&paths.data_dir, paths.keyring_namespace.clone());
+        let source = OAuthSource::new(profiles, stores, clock);
         Runtime::new(source)
     }
 

@@ -29,16 +29,20 @@ pub struct Stores {
 
 struct Inner {
     keyring: Mutex<Option<Arc<KeyringStore>>>,
+    keyring_namespace: Option<String>,
     file: Arc<FileStore>,
     memory: Arc<MemoryStore>,
 }
 
 impl Stores {
-    /// Stores whose file store lives in `<data_dir>/secrets`.
-    pub fn new(data_dir: &Path) -> Self {
+    /// Stores whose file store lives in `<data_dir>/secrets` and whose
+    /// keyring entries carry `keyring_namespace` (see
+    /// `wrs_config::Paths::keyring_namespace`).
+    pub fn new(data_dir: &Path, keyring_namespace: Option<String>) -> Self {
         Stores {
             inner: Arc::new(Inner {
                 keyring: Mutex::new(None),
+                keyring_namespace,
                 file: Arc::new(FileStore::new(data_dir.join("secrets"))),
                 memory: Arc::new(MemoryStore::new()),
             }),
@@ -59,7 +63,7 @@ impl Stores {
                 if let Some(store) = &*slot {
                     return Ok(store.clone());
                 }
-                let store = Arc::new(KeyringStore::open()?);
+                let store = Arc::new(KeyringStore::open(self.inner.keyring_namespace.clone())?);
                 *slot = Some(store.clone());
                 Ok(store)
             }

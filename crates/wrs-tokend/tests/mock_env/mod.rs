@@ -205,7 +205,8 @@ pub fn runtime_over(
         timeout: Duration::from_secs(2),
         ..HttpConfig::default()
     });
-    let source = OAuthSource::new(profiles, Stores::new(data_dir), clock).with_http_config(http);
+    let source =
+        OAuthSource::new(profiles, Stores::new(data_dir, None), clock).with_http_config(http);
     Runtime::new(source)
 }
 
