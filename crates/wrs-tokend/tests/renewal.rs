@@ -296,3 +296,57 @@ async fn a_restart_with_a_file_store_comes_back_logged_in() {
     let secrets = env.data_dir.join("secrets");
     assert!(secrets.join("plm.json").exists());
 }
+
+/// A store that cannot save (a full disk, a directory gone) when the server
+/// rolls the refresh token: the new access token is not served (its refresh
+/// token is not safe yet), the user is told why, and nothing is lost: the
+/// new refresh token is held in memory and saved once the store works.
+#[tokio::test]
+async fn a_store_that_cannot_save_a_rolled_refresh_token_loses_nothing() {
+    let env = Env::start(
+        MockConfig::default()
+            .auto_approve(true)
+            .roll_refresh_tokens(true),
+        |m| mock_env::public_profile("plm", m, "file", ""),
+        Arc::new(wrs_tokend::clock::SystemClock),
+    )
+    .await;
+    env.browser_login("plm").await;
+    let saved = env
+        .stored_refresh_token("plm", StoreKind::File)
+        .await
+        .unwrap();
+
+    // Every write into the secrets directory now fails.
+    let secrets = env.data_dir.join("secrets");
+    let aside = env.data_dir.join("secrets.aside");
+    std::fs::rename(&secrets, &aside).unwrap();
+    std::fs::write(&secrets, b"not a directory").unwrap();
+
+    invalidate(&env).await;
+    let err = env.token("plm").await.unwrap_err();
+    assert_eq!(err.kind, ErrorKind::Store, "{err:?}");
+    assert!(err.message.contains("secret"), "{}", err.message);
+    // The server did roll the token: the saved one is spent.
+    assert_eq!(env.mock.counters().token_refresh, 1);
+    assert_eq!(
+        env.mock.refresh_token_state(&saved),
+        RefreshTokenState::Rolled
+    );
+
+    // The store works again: the next request renews with the token held
+    // in memory, without a new login, and saves the newest one.
+    std::fs::remove_file(&secrets).unwrap();
+    std::fs::rename(&aside, &secrets).unwrap();
+    let token = env.token("plm").await.unwrap();
+    assert!(env.mock.is_access_token_valid(token.access_token.expose()));
+    let now_saved = env
+        .stored_refresh_token("plm", StoreKind::File)
+        .await
+        .unwrap();
+    assert_eq!(
+        env.mock.refresh_token_state(&now_saved),
+        RefreshTokenState::Active
+    );
+    assert_eq!(env.mock.counters().authorization, 1);
+}
