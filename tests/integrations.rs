@@ -9,11 +9,11 @@
 #[path = "integrations/git_server.rs"]
 mod git_server;
 #[path = "integrations/mock.rs"]
+#[allow(dead_code)]
 mod mock;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::sync::Arc;
 
 use git_server::{GitServer, make_repo};
 use mock::Mock;
@@ -25,14 +25,14 @@ const PAST_EXPIRY_SECS: u64 = 4000;
 /// A sandboxed daemon and a mock with a client-credentials profile `wc`
 /// whose resource is the mock's Windchill OData root.
 struct World {
-    mock: Arc<Mock>,
+    mock: Mock,
     sb: Sandbox,
 }
 
 impl World {
     fn new() -> World {
         let world = World {
-            mock: Arc::new(Mock::start()),
+            mock: Mock::start(),
             sb: Sandbox::new(),
         };
         world.add_profile("wc", &world.mock.url("wrs_root"));
@@ -251,7 +251,7 @@ fn git_world() -> (World, GitServer, tempfile::TempDir) {
     let world = World::new();
     let root = tempfile::tempdir().unwrap();
     make_repo(root.path());
-    let server = GitServer::start(root.path(), Arc::clone(&world.mock));
+    let server = GitServer::start(root.path(), world.mock.url("introspection_endpoint"));
     world.add_profile("gitsrv", &server.base);
     (world, server, root)
 }

@@ -11,7 +11,7 @@ use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use super::mock::{Mock, dechunk};
+use super::mock::{dechunk, token_is_active_at};
 
 /// What the server saw of one request.
 #[derive(Debug, Clone)]
@@ -34,8 +34,9 @@ pub struct GitServer {
 }
 
 impl GitServer {
-    /// Serves the bare repositories under `root`, checking tokens at `mock`.
-    pub fn start(root: &Path, mock: Arc<Mock>) -> GitServer {
+    /// Serves the bare repositories under `root`, checking tokens at the
+    /// `introspection` endpoint.
+    pub fn start(root: &Path, introspection: String) -> GitServer {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
         let base = format!("http://{}/", listener.local_addr().expect("addr"));
         let seen = Arc::new(Mutex::new(Vec::new()));
@@ -43,9 +44,10 @@ impl GitServer {
         let log = Arc::clone(&seen);
         std::thread::spawn(move || {
             for stream in listener.incoming().flatten() {
-                let (root, mock, log) = (root.clone(), Arc::clone(&mock), Arc::clone(&log));
+                let (root, introspection, log) =
+                    (root.clone(), introspection.clone(), Arc::clone(&log));
                 std::thread::spawn(move || {
-                    if let Some(seen) = serve(stream, &root, &mock) {
+                    if let Some(seen) = serve(stream, &root, &introspection) {
                         log.lock().expect("log").push(seen);
                     }
                 });
@@ -66,7 +68,7 @@ impl GitServer {
 }
 
 /// Answers one request (the connection is closed afterwards).
-fn serve(stream: TcpStream, root: &Path, mock: &Mock) -> Option<Seen> {
+fn serve(stream: TcpStream, root: &Path, introspection: &str) -> Option<Seen> {
     stream
         .set_read_timeout(Some(Duration::from_secs(30)))
         .ok()?;
@@ -104,7 +106,9 @@ fn serve(stream: TcpStream, root: &Path, mock: &Mock) -> Option<Seen> {
         .map(|t| t.trim().to_owned());
     let body = read_body(&mut reader, &header)?;
     let mut out = stream;
-    let authorized = token.as_deref().is_some_and(|t| mock.token_is_active(t));
+    let authorized = token
+        .as_deref()
+        .is_some_and(|t| token_is_active_at(introspection, t));
     let status = if authorized {
         let (method, target) = split_request_line(&request_line)?;
         cgi(&mut out, root, method, target, &header, body)?

@@ -81,31 +81,38 @@ impl Mock {
         self.admin("clock", &format!("{{\"advance_secs\":{secs}}}"));
     }
 
-    /// Whether the mock's introspection endpoint calls `token` active,
-    /// asking as the resource server `windchill` (HTTP Basic), as a real
-    /// Windchill or git server would.
+    /// Whether the mock's introspection endpoint calls `token` active
+    /// (see [`token_is_active_at`]).
     pub fn token_is_active(&self, token: &str) -> bool {
-        // base64("windchill:windchill-secret")
-        let basic = "Basic d2luZGNoaWxsOndpbmRjaGlsbC1zZWNyZXQ=";
-        let form = format!("token={}", form_encode(token));
-        let (status, body) = http(
-            "POST",
-            &self.url("introspection_endpoint"),
-            &[
-                ("Authorization", basic),
-                ("Content-Type", "application/x-www-form-urlencoded"),
-            ],
-            form.as_bytes(),
-        );
-        assert_eq!(
-            status,
-            200,
-            "introspection: {}",
-            String::from_utf8_lossy(&body)
-        );
-        let v: serde_json::Value = serde_json::from_slice(&body).expect("introspection JSON");
-        v["active"] == true
+        token_is_active_at(&self.url("introspection_endpoint"), token)
     }
+}
+
+/// Whether the introspection endpoint at `url` calls `token` active, asking
+/// as the resource server `windchill` (HTTP Basic), as a real Windchill or
+/// git server would. A free function, so a server thread can hold the URL
+/// rather than the [`Mock`], which must drop to stop.
+pub fn token_is_active_at(url: &str, token: &str) -> bool {
+    // base64("windchill:windchill-secret")
+    let basic = "Basic d2luZGNoaWxsOndpbmRjaGlsbC1zZWNyZXQ=";
+    let form = format!("token={}", form_encode(token));
+    let (status, body) = http(
+        "POST",
+        url,
+        &[
+            ("Authorization", basic),
+            ("Content-Type", "application/x-www-form-urlencoded"),
+        ],
+        form.as_bytes(),
+    );
+    assert_eq!(
+        status,
+        200,
+        "introspection: {}",
+        String::from_utf8_lossy(&body)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&body).expect("introspection JSON");
+    v["active"] == true
 }
 
 impl Drop for Mock {
