@@ -119,12 +119,27 @@ impl Demo {
         let bound = Duration::from_secs(LOGIN_TIMEOUT_SECS + 10);
         let result = self.client(args, &self.sandbox.browser_env(), bound).await;
         // What the headless browser saw, whether the login worked or not.
-        if let Ok(report) = std::fs::read_to_string(&self.sandbox.browse_report) {
+        if let Some(report) = self.browse_report().await {
             self.out.output(&report);
         }
         result?;
         self.note_daemon().await;
         Ok(())
+    }
+
+    /// The headless browser's report line. The daemon finishes the login
+    /// when the redirect reaches it, which can be before the browser has
+    /// read the answer and written its line: wait for a whole line, briefly.
+    async fn browse_report(&self) -> Option<String> {
+        for _ in 0..60 {
+            if let Ok(report) = std::fs::read_to_string(&self.sandbox.browse_report)
+                && report.ends_with('\n')
+            {
+                return Some(report);
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        None
     }
 
     /// Step 4: the token, abbreviated, and the daemon's status.
