@@ -32,12 +32,6 @@ impl Paths {
 
     /// As [`Paths::resolve`], reading variables through `env`.
     pub fn resolve_with(env: impl Fn(&str) -> Option<OsString>) -> Option<Paths> {
-        Self::resolve_dyn(&env, true)
-    }
-
-    /// `namespaced`: whether to work out [`Paths::keyring_namespace`], which
-    /// resolves the usual paths (with `namespaced` false) to compare.
-    fn resolve_dyn(env: &dyn Fn(&str) -> Option<OsString>, namespaced: bool) -> Option<Paths> {
         let var = |k: &str| {
             env(k)
                 .filter(|v| !v.is_empty())
@@ -48,17 +42,21 @@ impl Paths {
         // they also apply when the variables are injected (tests) and on
         // every Unix, as users of tools like this expect.
         let home = var("HOME");
-        let (config_dir, data_dir) = if cfg!(unix) {
-            let config = var("XDG_CONFIG_HOME").or_else(|| platform_default_config(home.as_ref()));
+        // `usual_config_dir`: where the config lives when nothing but HOME
+        // says so; the keyring namespace is derived against it.
+        let (usual_config_dir, config_dir, data_dir) = if cfg!(unix) {
+            let usual = platform_default_config(home.as_ref()).map(|d| d.join("wrs-token"));
+            let config = var("XDG_CONFIG_HOME")
+                .map(|d| d.join("wrs-token"))
+                .or_else(|| usual.clone());
             let data = var("XDG_DATA_HOME").or_else(|| platform_default_data(home.as_ref()));
-            (
-                config.map(|d| d.join("wrs-token")),
-                data.map(|d| d.join("wrs-token")),
-            )
+            (usual, config, data.map(|d| d.join("wrs-token")))
         } else {
             let dirs = directories::ProjectDirs::from("", "", "wrs-token");
+            let config = dirs.as_ref().map(|d| d.config_dir().to_path_buf());
             (
-                dirs.as_ref().map(|d| d.config_dir().to_path_buf()),
+                config.clone(),
+                config,
                 dirs.as_ref().map(|d| d.data_local_dir().to_path_buf()),
             )
         };
@@ -66,12 +64,9 @@ impl Paths {
         // Without a home (a bare service account) but with an explicit
         // config file, data lives beside that file.
         let data_dir = data_dir.or_else(|| config_file.parent().map(|p| p.join("data")))?;
-        let usual = home.filter(|_| namespaced).and_then(|home| {
-            let only_home = |k: &str| (k == "HOME").then(|| home.clone().into_os_string());
-            Paths::resolve_dyn(&only_home, false).map(|p| p.config_file)
-        });
+        let usual_file = usual_config_dir.map(|d| d.join("config.toml"));
         let keyring_namespace =
-            (namespaced && usual.as_ref() != Some(&config_file)).then(|| path_hash(&config_file));
+            (usual_file.as_ref() != Some(&config_file)).then(|| path_hash(&config_file));
         Some(Paths {
             config_file,
             data_dir,
