@@ -74,14 +74,7 @@ impl Target {
     pub fn choose(cli: &Cli, background: bool, runtime_dir: &Path) -> io::Result<Target> {
         if let Some(path) = &cli.log_file {
             // Absolute now: the daemon changes to `/` when it detaches.
-            let path = std::path::absolute(path)?;
-            let file = LogFile::open(&path).map_err(|e| {
-                io::Error::new(
-                    e.kind(),
-                    format!("cannot open the log file {}: {e}", path.display()),
-                )
-            })?;
-            return Ok(Target::File(Arc::new(file)));
+            return Target::open_file(&std::path::absolute(path)?);
         }
         let journal_stream = stderr_is_journal();
         if !background || journal_stream {
@@ -99,8 +92,12 @@ impl Target {
             ));
         }
         // No journal answered: quietly use the file.
-        let path = default_log_path(runtime_dir);
-        let file = LogFile::open(&path).map_err(|e| {
+        Target::open_file(&default_log_path(runtime_dir))
+    }
+
+    /// The rotating log file at `path`, or an error naming it.
+    fn open_file(path: &Path) -> io::Result<Target> {
+        let file = LogFile::open(path).map_err(|e| {
             io::Error::new(
                 e.kind(),
                 format!("cannot open the log file {}: {e}", path.display()),

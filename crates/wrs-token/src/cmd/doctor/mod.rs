@@ -81,12 +81,7 @@ impl Check {
         detail: impl Into<String>,
         fix: impl Into<String>,
     ) -> Check {
-        Check {
-            check: check.into(),
-            status: Status::Warn,
-            detail: detail.into(),
-            fix: Some(fix.into()),
-        }
+        Check::ok(check, detail).needs(Status::Warn, fix)
     }
 
     /// A failure with its fix.
@@ -95,11 +90,14 @@ impl Check {
         detail: impl Into<String>,
         fix: impl Into<String>,
     ) -> Check {
+        Check::ok(check, detail).needs(Status::Fail, fix)
+    }
+
+    fn needs(self, status: Status, fix: impl Into<String>) -> Check {
         Check {
-            check: check.into(),
-            status: Status::Fail,
-            detail: detail.into(),
+            status,
             fix: Some(fix.into()),
+            ..self
         }
     }
 }
