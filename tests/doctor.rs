@@ -111,7 +111,11 @@ fn a_working_profile_against_the_mock_passes_and_doctor_starts_no_daemon() {
     assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
     let text = stdout(&out);
     assert_eq!(status_of(&text, "daemon"), "ok", "{text}");
-    assert!(text.contains("protocol 1 (ours: 1)"), "{text}");
+    let v = wrs_proto::PROTOCOL_VERSION;
+    assert!(
+        text.contains(&format!("protocol {v} (ours: {v})")),
+        "{text}"
+    );
     assert_eq!(status_of(&text, "socket"), "ok", "{text}");
     assert_eq!(status_of(&text, "runtime dir"), "ok", "{text}");
     assert_eq!(

@@ -183,7 +183,7 @@ fn a_request_with_another_protocol_version_gets_a_typed_error() {
 fn json_mode_serves_plugins_on_the_same_socket() {
     let sb = started();
     let v = sb.request_json(
-        r#"{"version":1,"request":{"get_token":{"profile":"test","min_ttl_secs":60}}}"#,
+        r#"{"version":2,"request":{"get_token":{"profile":"test","min_ttl_secs":60}}}"#,
     );
     assert!(
         v["token"]["access_token"]
@@ -193,7 +193,7 @@ fn json_mode_serves_plugins_on_the_same_socket() {
         "{v}"
     );
     assert_eq!(v["token"]["token_type"], "Bearer");
-    let v = sb.request_json(r#"{"version":1,"request":{"status":{}}}"#);
+    let v = sb.request_json(r#"{"version":2,"request":{"status":{}}}"#);
     assert_eq!(v["status"]["profiles"][0]["name"], "test", "{v}");
 }
 

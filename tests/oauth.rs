@@ -82,10 +82,10 @@ fn login(sb: &Sandbox, name: &str) {
     );
 }
 
-/// A token as a caller that needs only a second of validity asks for it,
-/// so the daemon's own schedule, not the caller, decides when to renew.
+/// A token as a caller asks for it, with the default flags: the daemon's
+/// own schedule, not the caller, decides when to renew.
 fn token(sb: &Sandbox, name: &str) -> String {
-    let out = sb.run(&["print", "-p", name, "--min-ttl", "1"]);
+    let out = sb.run(&["print", "-p", name]);
     assert!(out.status.success(), "{}", describe(&out));
     stdout(&out).trim().to_owned()
 }
@@ -323,8 +323,9 @@ fn an_imported_refresh_token_is_used_and_a_rejected_one_means_login_required() {
         format!("client_id=wrs-cli&token={refresh}").as_bytes(),
     );
     assert_eq!(status, 200);
-    // A min-ttl above the token's lifetime makes the daemon refresh now.
-    let out = sb.run(&["print", "-p", "plm", "--min-ttl", "7200"]);
+    // The token is rejected (as after a 401): the next print refreshes.
+    sb.invalidate("plm");
+    let out = sb.run(&["print", "-p", "plm"]);
     assert_eq!(out.status.code(), Some(3), "{}", describe(&out));
 }
 
@@ -359,7 +360,9 @@ fn no_token_appears_in_the_daemon_log_at_trace_level() {
     let mut secrets = Vec::new();
     let mut outputs = Vec::new();
     for _ in 0..3 {
-        let out = run(&["print", "-p", "plm", "--min-ttl", "10"]); // > lifetime: a refresh (and a rotation) each time
+        // As after a 401: a refresh (and a rotation) each time.
+        sb.invalidate("plm");
+        let out = run(&["print", "-p", "plm"]);
         assert!(out.status.success(), "{}", describe(&out));
         secrets.push(stdout(&out).trim().to_owned());
         let stored: serde_json::Value =
@@ -480,16 +483,31 @@ fn token_endpoint_faults_are_reported_and_survived() {
             "faults",
             &format!(r#"{{"endpoint":"token","fault":{fault},"times":1}}"#),
         );
-        // Above the token's lifetime: the daemon must go to the server now.
-        let out = sb.run(&["print", "-p", "svc", "--min-ttl", "7200"]);
+        // As after a 401: the daemon must go to the server now.
+        sb.invalidate("svc");
+        let requests = mock.counters()["token"].as_u64().unwrap();
+        let out = sb.run(&["print", "-p", "svc"]);
         assert_eq!(out.status.code(), Some(5), "{fault}: {}", describe(&out));
         assert!(stderr(&out).contains(words), "{fault}: {}", describe(&out));
         assert!(!stdout(&out).contains("wrsat_"), "no token on a failure");
-        let out = sb.run(&["print", "-p", "svc"]);
-        assert!(
-            out.status.success(),
-            "{fault}, then recovery: {}",
-            describe(&out)
+        // Until the backoff ends, callers get the error at once and the
+        // server hears nothing; then the next call recovers.
+        let out = loop {
+            let out = sb.run(&["print", "-p", "svc"]);
+            if out.status.success() {
+                break out;
+            }
+            assert!(
+                stderr(&out).contains("again in"),
+                "{fault}: {}",
+                describe(&out)
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        };
+        assert_eq!(
+            mock.counters()["token"].as_u64().unwrap(),
+            requests + 2,
+            "{fault}: the failure and the recovery, nothing between"
         );
         assert!(mock.token_is_active(stdout(&out).trim()));
     }
@@ -498,11 +516,13 @@ fn token_endpoint_faults_are_reported_and_survived() {
         "faults",
         r#"{"endpoint":"token","fault":"expires_in_as_string","times":1}"#,
     );
-    let out = sb.run(&["print", "-p", "svc", "--min-ttl", "7200"]);
+    sb.invalidate("svc");
+    let out = sb.run(&["print", "-p", "svc"]);
     assert!(out.status.success(), "{}", describe(&out));
     // invalid_client is a configuration problem: exit 1, named.
     mock.admin("faults", r#"{"endpoint":"token","fault":{"oauth_error":{"error":"invalid_client","status":401}},"times":1}"#);
-    let out = sb.run(&["print", "-p", "svc", "--min-ttl", "7200"]);
+    sb.invalidate("svc");
+    let out = sb.run(&["print", "-p", "svc"]);
     assert!(
         stderr(&out).contains("invalid_client"),
         "{}",
@@ -530,9 +550,10 @@ fn sigkill_mid_refresh_then_restart_stays_logged_in() {
         "faults",
         r#"{"endpoint":"token","fault":{"delay":3000},"times":1}"#,
     );
+    sb.invalidate("plm");
     let refreshing = sb
         .client()
-        .args(["print", "-p", "plm", "--min-ttl", "7200"])
+        .args(["print", "-p", "plm"])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -556,7 +577,8 @@ fn sigkill_mid_refresh_then_restart_stays_logged_in() {
     let mut refreshing = refreshing;
     let _ = refreshing.wait();
     assert!(wait_until(Duration::from_secs(5), || !sb.daemon_answers()));
-    let out = sb.run(&["print", "-p", "plm", "--min-ttl", "7200"]);
+    // A new daemon has no token cached: this print refreshes.
+    let out = sb.run(&["print", "-p", "plm"]);
     assert!(out.status.success(), "{}", describe(&out));
     assert!(mock.token_is_active(stdout(&out).trim()));
 }

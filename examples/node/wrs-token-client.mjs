@@ -15,7 +15,7 @@ import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 const MAX_LINE = 64 * 1024;
 
 /** An error answer: `kind` is one of docs/protocol.md's error kinds. */
@@ -87,9 +87,16 @@ export class WrsTokenClient {
     });
   }
 
-  /** A token valid for at least minTtlSecs: {profile, access_token, token_type, expires_at}. */
-  async getToken(profile = null, minTtlSecs = 30) {
-    const { kind, body } = await this.request("get_token", { profile, min_ttl_secs: minTtlSecs });
+  /**
+   * A token: {profile, access_token, token_type, expires_at, lifetime_secs,
+   * min_ttl_secs, min_ttl_met, warning}. Without minTtlSecs the profile's
+   * min_ttl or the daemon's default applies; a minimum longer than the
+   * server's tokens allow comes back with min_ttl_met false and a warning.
+   */
+  async getToken(profile = null, minTtlSecs = null) {
+    const fields = { profile };
+    if (minTtlSecs !== null) fields.min_ttl_secs = minTtlSecs;
+    const { kind, body } = await this.request("get_token", fields);
     if (kind !== "token") throw new Error(`unexpected answer ${kind}`);
     return body;
   }

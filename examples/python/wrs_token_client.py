@@ -19,7 +19,7 @@ import socket
 import sys
 import tempfile
 
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 2
 MAX_LINE = 64 * 1024
 
 
@@ -65,7 +65,7 @@ class WrsTokenClient:
         self.close()
 
     def request(self, name, fields=None):
-        """Sends {"version":1,"request":{name:fields}} and returns the answer's body."""
+        """Sends {"version":2,"request":{name:fields}} and returns the answer's body."""
         line = json.dumps({"version": PROTOCOL_VERSION, "request": {name: fields or {}}})
         self.sock.sendall(line.encode("utf-8") + b"\n")
         answer = self.reader.readline(MAX_LINE + 2)
@@ -76,9 +76,16 @@ class WrsTokenClient:
             raise WrsTokenError(body)
         return kind, body
 
-    def get_token(self, profile=None, min_ttl_secs=30):
-        """A token valid for at least min_ttl_secs: {profile, access_token, token_type, expires_at}."""
-        kind, body = self.request("get_token", {"profile": profile, "min_ttl_secs": min_ttl_secs})
+    def get_token(self, profile=None, min_ttl_secs=None):
+        """A token: {profile, access_token, token_type, expires_at, lifetime_secs,
+        min_ttl_secs, min_ttl_met, warning}. Without min_ttl_secs the profile's
+        min_ttl or the daemon's default applies. A minimum longer than the
+        server's tokens allow is not met: min_ttl_met is false and warning says
+        why; the token is still the best there is."""
+        fields = {"profile": profile}
+        if min_ttl_secs is not None:
+            fields["min_ttl_secs"] = min_ttl_secs
+        kind, body = self.request("get_token", fields)
         assert kind == "token", kind
         return body
 

@@ -172,6 +172,19 @@ impl Sandbox {
         wrs_proto::frame::decode_binary(&body).expect("decode")
     }
 
+    /// Drops the daemon's cached token for `profile`, as a client that got
+    /// a 401 does: the next request fetches a new one from the server.
+    pub fn invalidate(&self, profile: &str) {
+        let answer = self.request(Request::Invalidate {
+            profile: Some(profile.into()),
+            token: None,
+        });
+        assert!(
+            matches!(answer, Response::Invalidated { .. }),
+            "invalidate: {answer:?}"
+        );
+    }
+
     /// Sends one JSON line and reads one JSON line back.
     pub fn request_json(&self, line: &str) -> serde_json::Value {
         let mut stream = self.connect();

@@ -15,5 +15,6 @@ mod profile;
 pub use file::{Config, ConfigError};
 pub use paths::{CONFIG_ENV, Paths};
 pub use profile::{
-    ClientAuth, Grant, Profile, ProfileError, RedirectMode, StoreKind, validate_profile_name,
+    ClientAuth, DEFAULT_KEEP_WARM_SECS, DEFAULT_KEEPALIVE_SECS, Grant, MIN_KEEPALIVE_SECS, Profile,
+    ProfileError, RedirectMode, StoreKind, validate_profile_name,
 };

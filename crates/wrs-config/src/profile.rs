@@ -97,10 +97,33 @@ pub struct Profile {
     /// Where secrets are kept.
     #[serde(default)]
     pub store: StoreKind,
-    /// Minimum remaining validity, in seconds, of a token handed out.
+    /// Minimum remaining validity, in seconds, of a token handed out when
+    /// the caller asks for none. Met from the cache and the renewal
+    /// schedule: more than a token has left at its renewal point (20–25 %
+    /// of its lifetime) cannot be met, and callers are told so.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub min_ttl: Option<u64>,
+    /// Seconds without a token request after which the daemon stops
+    /// renewing ahead of expiry ([`DEFAULT_KEEP_WARM_SECS`] when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keep_warm: Option<u64>,
+    /// Seconds between refreshes of an idle session, so that a grant with
+    /// an idle timeout at the server survives; `0` turns it off
+    /// ([`DEFAULT_KEEPALIVE_SECS`] when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keepalive: Option<u64>,
 }
+
+/// How long a profile stays "in use" after its last token request: while it
+/// is, tokens are renewed ahead of expiry; after, renewal stops.
+pub const DEFAULT_KEEP_WARM_SECS: u64 = 600;
+
+/// How often an idle session is refreshed: four times a day at most.
+pub const DEFAULT_KEEPALIVE_SECS: u64 = 6 * 3600;
+
+/// The shortest keepalive interval accepted: a keepalive is a slow
+/// heartbeat for the grant, not a renewal schedule.
+pub const MIN_KEEPALIVE_SECS: u64 = 60;
 
 /// A profile that cannot work as written.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -200,6 +223,15 @@ impl Profile {
                 format!("must be an absolute URI, got {uri:?}"),
             ));
         }
+        if let Some(secs) = self.keepalive
+            && secs != 0
+            && secs < MIN_KEEPALIVE_SECS
+        {
+            return Err(bad(
+                "keepalive",
+                format!("must be 0 (off) or at least {MIN_KEEPALIVE_SECS} seconds, got {secs}"),
+            ));
+        }
         if self.grant == Grant::ClientCredentials && self.auth == ClientAuth::None {
             return Err(bad(
                 "auth",
@@ -229,6 +261,21 @@ impl Profile {
     /// Whether a client secret is needed.
     pub fn needs_client_secret(&self) -> bool {
         self.auth != ClientAuth::None
+    }
+
+    /// Seconds without a token request after which renewal stops.
+    pub fn keep_warm_secs(&self) -> u64 {
+        self.keep_warm.unwrap_or(DEFAULT_KEEP_WARM_SECS)
+    }
+
+    /// Seconds between keepalive refreshes of an idle session; `None` when
+    /// off, and always for client credentials (there is no grant to keep).
+    pub fn keepalive_secs(&self) -> Option<u64> {
+        match self.keepalive.unwrap_or(DEFAULT_KEEPALIVE_SECS) {
+            0 => None,
+            _ if self.grant == Grant::ClientCredentials => None,
+            secs => Some(secs),
+        }
     }
 }
 
@@ -318,6 +365,26 @@ mod tests {
         assert!(matches!(p.redirect_mode(), RedirectMode::Paste(_)));
         p.redirect_uri = Some("http://127.0.0.1.evil.com/cb".into());
         assert!(matches!(p.redirect_mode(), RedirectMode::Paste(_)));
+    }
+
+    #[test]
+    fn idle_policy_defaults_and_limits() {
+        let mut p = code_profile();
+        assert_eq!(p.keep_warm_secs(), DEFAULT_KEEP_WARM_SECS);
+        assert_eq!(p.keepalive_secs(), Some(DEFAULT_KEEPALIVE_SECS));
+        p.keep_warm = Some(0);
+        p.keepalive = Some(0);
+        assert_eq!(p.keep_warm_secs(), 0);
+        assert_eq!(p.keepalive_secs(), None);
+        assert!(p.validate("x").is_ok());
+        p.keepalive = Some(30);
+        let err = p.validate("x").unwrap_err().to_string();
+        assert!(err.contains("keepalive"), "{err}");
+        p.keepalive = Some(3600);
+        assert_eq!(p.keepalive_secs(), Some(3600));
+        // Client credentials have no grant to keep alive.
+        p.grant = Grant::ClientCredentials;
+        assert_eq!(p.keepalive_secs(), None);
     }
 
     #[test]

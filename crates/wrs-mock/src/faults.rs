@@ -80,6 +80,9 @@ pub enum Fault {
     MissingField(String),
     /// Process the request, then send `expires_in` as a string (`"3600"`).
     ExpiresInAsString,
+    /// Process the request, then send this `expires_in` instead (`0`: a
+    /// token that is expired on arrival).
+    ExpiresIn(u64),
     /// Headers, the start of a JSON body, then one byte a second, forever.
     NeverEndingBody,
     /// An RFC 6749 error response (a redirect at the authorization endpoint).
@@ -293,6 +296,15 @@ async fn apply(fault: Fault, endpoint: Option<Endpoint>, req: Request, next: Nex
             edit_json(resp, |obj| {
                 if let Some(v) = obj.get_mut("expires_in") {
                     *v = serde_json::Value::String(v.to_string());
+                }
+            })
+            .await
+        }
+        Fault::ExpiresIn(secs) => {
+            let resp = next.run(req).await;
+            edit_json(resp, |obj| {
+                if obj.contains_key("expires_in") {
+                    obj.insert("expires_in".into(), secs.into());
                 }
             })
             .await

@@ -188,6 +188,7 @@ fn demo_runs_every_step_shows_no_token_in_full_and_leaves_nothing_behind() {
         "200 OK, 3 parts: 0000000001 Bracket",
         "[6/7]",
         "the daemon refreshed after",
+        "prints meanwhile, all from the daemon's cache; 1 refresh at the authorization server",
         "$ wrs-token print -p demo --json",
         "with the new token → 200 OK",
         "1 code exchange",

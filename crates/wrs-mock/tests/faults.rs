@@ -230,7 +230,10 @@ async fn missing_field_and_expires_in_as_string_edit_a_real_response() {
     mock.set_fault(Endpoint::Token, Fault::ExpiresInAsString, Some(1));
     let body = json(cc(&mock).await).await;
     assert_eq!(body["expires_in"], "3600");
-    assert_eq!(mock.counters().access_tokens_issued, 4);
+    mock.set_fault(Endpoint::Token, Fault::ExpiresIn(0), Some(1));
+    let body = json(cc(&mock).await).await;
+    assert_eq!(body["expires_in"], 0);
+    assert_eq!(mock.counters().access_tokens_issued, 5);
 }
 
 #[tokio::test]

@@ -17,7 +17,7 @@ use crate::Secret;
 /// Bump it whenever a message changes shape in a way an older peer cannot
 /// read (a new field, a changed type). Appending an enum variant that an
 /// older peer will never be sent does not need a bump.
-pub const PROTOCOL_VERSION: u32 = 1;
+pub const PROTOCOL_VERSION: u32 = 2;
 
 /// What a client sends: one per connection in binary mode, one per line in
 /// JSON mode.
@@ -49,12 +49,25 @@ impl RequestEnvelope {
 #[serde(rename_all = "snake_case")]
 pub enum Request {
     /// A valid access token. Answered by [`Response::Token`].
+    ///
+    /// The minimum validity that applies is, in order: `min_ttl_secs`, the
+    /// profile's `min_ttl`, `env_min_ttl_secs`, the daemon's default. It is
+    /// met from the cache or the renewal schedule, never by a fetch per
+    /// call: a minimum longer than what this server's tokens still have at
+    /// their renewal point cannot be met, and the reply says so
+    /// ([`TokenReply::min_ttl_met`]) instead of asking the server again.
     GetToken {
         /// Profile name; `None` means the default profile.
+        #[serde(default)]
         profile: Option<String>,
-        /// The token must stay valid for at least this many seconds; a cached
-        /// token with less left is refreshed first.
-        min_ttl_secs: u64,
+        /// The minimum remaining validity the caller asked for, in seconds;
+        /// `None` when it asked for none (the profile or default decides).
+        #[serde(default)]
+        min_ttl_secs: Option<u64>,
+        /// The caller's `WRS_TOKEN_MIN_TTL`, if set: applies when neither
+        /// the request nor the profile sets a minimum.
+        #[serde(default)]
+        env_min_ttl_secs: Option<u64>,
     },
     /// The daemon's state. Answered by [`Response::Status`].
     Status {},
@@ -220,6 +233,20 @@ pub struct TokenReply {
     pub token_type: String,
     /// Expiry in Unix seconds (wall clock).
     pub expires_at: u64,
+    /// The token's whole lifetime as the server issued it, in seconds: what
+    /// this server's tokens give.
+    pub lifetime_secs: u64,
+    /// The minimum remaining validity that applied to this request, in
+    /// seconds (asked for, the profile's, the environment's or the default).
+    pub min_ttl_secs: u64,
+    /// Whether the token has at least `min_ttl_secs` left. False when the
+    /// minimum is more than this server's tokens have at their renewal
+    /// point, or when renewal is failing and a shorter-lived cached token
+    /// was the best there was.
+    pub min_ttl_met: bool,
+    /// One line for a human when `min_ttl_met` is false: what the server's
+    /// tokens give, or why renewal is late.
+    pub warning: Option<String>,
 }
 
 /// What the user must do to finish a login.
@@ -272,6 +299,37 @@ pub struct ProfileStatus {
     pub next_refresh_at: Option<u64>,
     /// The last error seen, if the session is not healthy.
     pub last_error: Option<String>,
+    /// What happens at `next_refresh_at`, if anything is planned.
+    pub next_refresh: Option<PlannedFetch>,
+    /// The whole lifetime of the last token the server issued (seconds):
+    /// what this server's tokens give.
+    pub token_lifetime_secs: Option<u64>,
+    /// When a client last asked for a token (Unix seconds), if one did.
+    pub last_used_at: Option<u64>,
+    /// Token requests answered with a token in the last hour.
+    pub served_last_hour: u64,
+    /// Requests the daemon sent to the token endpoint in the last hour
+    /// (renewals, retries, keepalives, fetches for a caller).
+    pub token_requests_last_hour: u64,
+    /// The most token-endpoint requests an hour of steady use should cost
+    /// with this token lifetime: one per renewal period, plus one.
+    pub token_request_budget_per_hour: Option<u64>,
+    /// Seconds without a token request after which renewal stops.
+    pub keep_warm_secs: u64,
+    /// Seconds between keepalive refreshes of an idle session (0 = off).
+    pub keepalive_secs: u64,
+}
+
+/// What the renewal scheduler does next for a profile.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PlannedFetch {
+    /// Renew ahead of expiry (the profile is in use).
+    Renewal,
+    /// Try again after a failure (backoff).
+    Retry,
+    /// Refresh an idle session so its grant does not time out.
+    Keepalive,
 }
 
 /// The life of one profile's session.
@@ -288,6 +346,10 @@ pub enum SessionState {
     NeedsLogin,
     /// Renewal keeps failing for a transient reason; retrying with backoff.
     BackingOff,
+    /// Logged in, but nobody asked for a token for a while: renewal has
+    /// stopped (an occasional keepalive aside) and the next request fetches
+    /// a token in one round trip.
+    Idle,
 }
 
 /// One configured profile, for `wrs-token profile list` via the daemon.

@@ -20,10 +20,6 @@ pub use profile::{
 /// Default for `login --timeout`: how long to wait for the user.
 pub const DEFAULT_LOGIN_TIMEOUT_SECS: u64 = 300;
 
-/// Default for `--min-ttl`: a token handed out must stay valid at least this
-/// long, enough for a caller to start its HTTP request with it.
-pub const DEFAULT_MIN_TTL_SECS: u64 = 10;
-
 /// Exit codes, as shown at the end of `--help`. Keep in step with
 /// [`crate::exit::Exit`].
 const EXIT_CODES_HELP: &str = "\
@@ -41,6 +37,8 @@ Environment:
   WRS_TOKEN_SOCKET         daemon socket path (same as --socket)
   WRS_TOKEN_NO_AUTOSTART   set to 1 to never start the daemon (same as --no-autostart)
   WRS_TOKEN_CONFIG         config file path
+  WRS_TOKEN_MIN_TTL        minimum validity in seconds when neither --min-ttl
+                           nor the profile's min_ttl sets one
   WRS_TOKEND               path of the daemon binary to autostart
   BROWSER                  browser command(s) for `login`, separated by ':'
 
@@ -193,10 +191,13 @@ pub struct TokenArgs {
     #[arg(short, long, value_name = "NAME", env = "WRS_TOKEN_PROFILE")]
     pub profile: Option<String>,
 
-    /// The token must stay valid at least this many seconds; the daemon
-    /// refreshes first if it would not.
-    #[arg(long, value_name = "SECS", default_value_t = DEFAULT_MIN_TTL_SECS)]
-    pub min_ttl: u64,
+    /// The token should stay valid at least this many seconds [default:
+    /// the profile's min_ttl, then $WRS_TOKEN_MIN_TTL, then up to 10 s as
+    /// the server's tokens allow]. Met from the daemon's cache: more than a
+    /// token has left at its renewal point is not met, and a warning says
+    /// what the server's tokens give.
+    #[arg(long, value_name = "SECS")]
+    pub min_ttl: Option<u64>,
 }
 
 impl TokenArgs {
@@ -358,7 +359,9 @@ mod tests {
         let Command::Print(args) = cli.command else {
             panic!("not print: {:?}", cli.command)
         };
-        assert_eq!(args.token.min_ttl, DEFAULT_MIN_TTL_SECS);
+        // No minimum given: the daemon applies the profile's, the
+        // environment's or its default.
+        assert_eq!(args.token.min_ttl, None);
         assert!(!args.header && !args.json && !args.no_newline);
     }
 
@@ -378,7 +381,7 @@ mod tests {
             panic!("not print")
         };
         assert_eq!(args.token.profile(), Some("plm".to_owned()));
-        assert_eq!(args.token.min_ttl, 60);
+        assert_eq!(args.token.min_ttl, Some(60));
         assert!(args.json && args.no_newline && !args.header);
     }
 
@@ -440,7 +443,7 @@ mod tests {
     fn empty_profile_means_the_daemon_default() {
         let args = TokenArgs {
             profile: Some(String::new()),
-            min_ttl: 1,
+            min_ttl: Some(1),
         };
         assert_eq!(args.profile(), None);
     }

@@ -9,7 +9,7 @@
 //! use wrs_token::client::Client;
 //!
 //! let client = Client::new(Endpoint::resolve()?);
-//! let token = client.get_token(Some("plm".into()), 10)?;
+//! let token = client.get_token(Some("plm".into()), Some(10))?;
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
@@ -50,6 +50,10 @@ pub const NETWORK_TIMEOUT: Duration = Duration::from_secs(40);
 /// Bound on requests that touch the secret store or re-read the config
 /// (a keyring may be slow to unlock).
 pub const STORE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The environment variable with the caller's default minimum validity
+/// (seconds), sent along with every token request.
+pub const MIN_TTL_ENV: &str = "WRS_TOKEN_MIN_TTL";
 
 /// Added to a [`Request::LoginWait`]'s own wait for the round trip bound.
 pub const LOGIN_WAIT_MARGIN: Duration = Duration::from_secs(10);
@@ -92,6 +96,14 @@ pub enum ClientError {
     /// The daemon answered with an error.
     #[error("{0}")]
     Daemon(ErrorResponse),
+    /// An environment variable the client reads has an unusable value.
+    #[error("{var}={value:?} is not a number of seconds")]
+    BadEnvironment {
+        /// The variable.
+        var: &'static str,
+        /// Its value.
+        value: String,
+    },
     /// The daemon answered with a response that does not fit the request.
     #[error("the daemon answered a {request} request with {got}")]
     Unexpected {
@@ -248,16 +260,19 @@ impl Client {
         self.connect()?.call(request, timeout)
     }
 
-    /// A token for `profile` (the daemon's default when `None`) valid for at
-    /// least `min_ttl_secs` more seconds.
+    /// A token for `profile` (the daemon's default when `None`) that should
+    /// stay valid `min_ttl_secs` more seconds; `None` lets the profile's
+    /// `min_ttl`, then [`MIN_TTL_ENV`], then the daemon's default decide.
+    /// The reply says whether the minimum was met.
     pub fn get_token(
         &self,
         profile: Option<String>,
-        min_ttl_secs: u64,
+        min_ttl_secs: Option<u64>,
     ) -> Result<TokenReply, ClientError> {
         let request = Request::GetToken {
             profile,
             min_ttl_secs,
+            env_min_ttl_secs: env_min_ttl()?,
         };
         match self.request(request, TOKEN_TIMEOUT)? {
             Response::Token(reply) => Ok(reply),
@@ -268,6 +283,26 @@ impl Client {
     /// The daemon's status report.
     pub fn status(&self) -> Result<StatusReport, ClientError> {
         status_of(self.connect()?)
+    }
+}
+
+/// The caller's [`MIN_TTL_ENV`], if set (an empty value counts as unset).
+fn env_min_ttl() -> Result<Option<u64>, ClientError> {
+    match std::env::var(MIN_TTL_ENV) {
+        Ok(value) if value.trim().is_empty() => Ok(None),
+        Ok(value) => value
+            .trim()
+            .parse()
+            .map(Some)
+            .map_err(|_| ClientError::BadEnvironment {
+                var: MIN_TTL_ENV,
+                value,
+            }),
+        Err(std::env::VarError::NotPresent) => Ok(None),
+        Err(std::env::VarError::NotUnicode(raw)) => Err(ClientError::BadEnvironment {
+            var: MIN_TTL_ENV,
+            value: raw.to_string_lossy().into_owned(),
+        }),
     }
 }
 

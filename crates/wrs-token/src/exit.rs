@@ -192,6 +192,8 @@ impl From<ClientError> for Failure {
             ClientError::Wire(_) | ClientError::NoAnswer => {
                 unreachable("see `wrs-token daemon status`; the daemon's log may say more")
             }
+            ClientError::BadEnvironment { .. } => Failure::new(Exit::Usage, message)
+                .with_hint("set it to whole seconds, e.g. 30, or unset it"),
             ClientError::Unexpected { .. } => {
                 Failure::new(Exit::Failure, message).with_hint(RESTART_HINT)
             }

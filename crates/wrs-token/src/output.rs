@@ -7,7 +7,43 @@
 use std::io::{self, Write};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use wrs_proto::TokenReply;
+
 use crate::exit::{Exit, Failure};
+
+/// Tells the user, in one line on stderr, when a token does not meet the
+/// minimum validity that applied (what the server's tokens give, or why
+/// renewal is late). Stdout is left alone: the token is still the best
+/// there is, and scripts keep working.
+pub fn warn_if_short(reply: &TokenReply) {
+    if let Some(line) = shortfall_line(reply) {
+        // Best effort: a closed stderr must not fail the command.
+        let _ = io::stderr().lock().write_all(line.as_bytes());
+    }
+}
+
+/// The warning line for `reply`, if its minimum was not met.
+pub fn shortfall_line(reply: &TokenReply) -> Option<String> {
+    if reply.min_ttl_met {
+        return None;
+    }
+    let text = reply.warning.clone().unwrap_or_else(|| {
+        format!(
+            "the token has less than the {} s of validity asked for",
+            reply.min_ttl_secs
+        )
+    });
+    Some(format!("wrs-token: warning: {}\n", one_line(&text)))
+}
+
+/// `text` on one line, whatever the daemon sent.
+fn one_line(text: &str) -> String {
+    text.split(['\n', '\r'])
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
 
 /// Writes `bytes` to stdout and flushes. A closed pipe counts as success.
 pub fn write_stdout(bytes: &[u8]) -> Result<(), Failure> {
@@ -169,6 +205,29 @@ mod tests {
         fn flush(&mut self) -> io::Result<()> {
             Ok(())
         }
+    }
+
+    #[test]
+    fn only_an_unmet_minimum_gets_a_warning_line() {
+        let mut reply = TokenReply {
+            profile: "plm".into(),
+            access_token: wrs_proto::Secret::new("tok"),
+            token_type: "Bearer".into(),
+            expires_at: 0,
+            lifetime_secs: 7,
+            min_ttl_secs: 60,
+            min_ttl_met: true,
+            warning: None,
+        };
+        assert_eq!(shortfall_line(&reply), None);
+        reply.min_ttl_met = false;
+        reply.warning = Some("profile plm's tokens live 7.0s\nand more".into());
+        assert_eq!(
+            shortfall_line(&reply).unwrap(),
+            "wrs-token: warning: profile plm's tokens live 7.0s and more\n"
+        );
+        reply.warning = None;
+        assert!(shortfall_line(&reply).unwrap().contains("60 s"));
     }
 
     #[test]

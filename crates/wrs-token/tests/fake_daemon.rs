@@ -26,6 +26,10 @@ fn token(expires_in: u64) -> Response {
         access_token: Secret::new("eyJ.fake-token"),
         token_type: "Bearer".into(),
         expires_at: now() + expires_in,
+        lifetime_secs: 3600,
+        min_ttl_secs: 10,
+        min_ttl_met: true,
+        warning: None,
     })
 }
 
@@ -42,6 +46,14 @@ fn report(socket: &Path) -> StatusReport {
             expires_at: Some(now() + 600),
             next_refresh_at: Some(now() + 450),
             last_error: None,
+            next_refresh: Some(wrs_proto::PlannedFetch::Renewal),
+            token_lifetime_secs: Some(900),
+            last_used_at: Some(now()),
+            served_last_hour: 12,
+            token_requests_last_hour: 1,
+            token_request_budget_per_hour: Some(7),
+            keep_warm_secs: 600,
+            keepalive_secs: 21_600,
         }],
     }
 }
@@ -59,7 +71,8 @@ fn print_writes_the_bare_token_and_sends_profile_and_min_ttl() {
         daemon.requests(),
         [Request::GetToken {
             profile: Some("plm".into()),
-            min_ttl_secs: 60
+            min_ttl_secs: Some(60),
+            env_min_ttl_secs: None
         }]
     );
 }
@@ -84,8 +97,11 @@ fn profile_falls_back_to_the_environment_then_to_the_daemon_default() {
             Request::GetToken {
                 profile,
                 min_ttl_secs,
+                env_min_ttl_secs,
             } => {
-                assert_eq!(min_ttl_secs, 10, "documented default --min-ttl");
+                // No minimum given: the daemon decides.
+                assert_eq!(min_ttl_secs, None);
+                assert_eq!(env_min_ttl_secs, None);
                 profile
             }
             other => panic!("unexpected {other:?}"),

@@ -23,6 +23,10 @@ fn token_reply(token: &str, expires_at: u64) -> Response {
         access_token: Secret::new(token),
         token_type: "Bearer".into(),
         expires_at,
+        lifetime_secs: 3600,
+        min_ttl_secs: 10,
+        min_ttl_met: true,
+        warning: None,
     })
 }
 
@@ -106,7 +110,8 @@ fn exec_passes_token_and_expiry_in_the_environment_and_the_exit_status_back() {
         daemon.requests(),
         [Request::GetToken {
             profile: Some("plm".into()),
-            min_ttl_secs: 10,
+            min_ttl_secs: None,
+            env_min_ttl_secs: None,
         }]
     );
 }
@@ -174,7 +179,8 @@ fn git_get_answers_bearer_for_a_matching_host_when_git_supports_authtype() {
         daemon.requests(),
         [Request::GetToken {
             profile: Some("plm".into()),
-            min_ttl_secs: 10,
+            min_ttl_secs: None,
+            env_min_ttl_secs: None,
         }]
     );
 }
@@ -295,7 +301,8 @@ fn curl_gets_the_token_on_stdin_only_and_retries_once_after_a_401() {
         [
             Request::GetToken {
                 profile: Some("plm".into()),
-                min_ttl_secs: 10,
+                min_ttl_secs: None,
+                env_min_ttl_secs: None,
             },
             Request::Invalidate {
                 profile: Some("plm".into()),
@@ -303,7 +310,8 @@ fn curl_gets_the_token_on_stdin_only_and_retries_once_after_a_401() {
             },
             Request::GetToken {
                 profile: Some("plm".into()),
-                min_ttl_secs: 10,
+                min_ttl_secs: None,
+                env_min_ttl_secs: None,
             },
         ]
     );
@@ -326,7 +334,8 @@ fn curl_retries_only_once_and_passes_curls_exit_status_on() {
         daemon.requests()[0],
         Request::GetToken {
             profile: None,
-            min_ttl_secs: 10,
+            min_ttl_secs: None,
+            env_min_ttl_secs: None,
         }
     );
 }

@@ -168,7 +168,7 @@ mod tests {
 
     #[tokio::test]
     async fn json_lines_are_read_in_sequence_and_blank_lines_skipped() {
-        let input = b"{\"version\":1,\"request\":{\"status\":{}}}\n\r\n{\"version\":1,\"request\":{\"list_profiles\":{}}}";
+        let input = b"{\"version\":2,\"request\":{\"status\":{}}}\n\r\n{\"version\":2,\"request\":{\"list_profiles\":{}}}";
         let got = requests_from(input).await;
         assert_eq!(got.len(), 3);
         assert_eq!(
@@ -193,7 +193,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_json_line_over_the_cap_is_refused_without_reading_it_all() {
-        let mut input = b"{\"version\":1,".to_vec();
+        let mut input = b"{\"version\":2,".to_vec();
         input.resize(MAX_FRAME_LEN * 3, b' ');
         let got = requests_from(&input).await;
         assert!(got[0].as_ref().unwrap_err().contains("exceeds"), "{got:?}");

@@ -72,9 +72,14 @@ impl Handler {
             Request::GetToken {
                 profile,
                 min_ttl_secs,
+                env_min_ttl_secs,
             } => match self
                 .sessions
-                .get_token(profile.as_deref(), Duration::from_secs(min_ttl_secs))
+                .get_token(
+                    profile.as_deref(),
+                    min_ttl_secs.map(Duration::from_secs),
+                    env_min_ttl_secs.map(Duration::from_secs),
+                )
                 .await
             {
                 Ok(reply) => Response::Token(reply),

@@ -18,8 +18,10 @@
 //! - [`runtime`]: the OAuth runtime behind the handler: login, logout,
 //!   import, client secret, forget, reload.
 //! - [`login`]: pending interactive logins (loopback, paste, device).
-//! - [`session`]: per-profile token cache with single-flight fetches.
-//! - [`renewer`]: scheduled renewal ahead of expiry, backoff on failures.
+//! - [`session`]: per-profile token cache with single-flight fetches, and
+//!   its renewer (renewal while in use, keepalive while idle, backoff).
+//! - [`policy`]: the budget's rules as pure functions of time: renewal
+//!   point, which cached token answers a request, backoff, hourly budget.
 //! - [`source`]: the [`source::TokenSource`] trait and its simple sources.
 //! - [`oauth_source`]: the real source: OAuth clients, refresh tokens,
 //!   rotation, typed failures.
@@ -50,8 +52,8 @@ pub mod log_file;
 pub mod logging;
 pub mod login;
 pub mod oauth_source;
+pub mod policy;
 pub mod profiles;
-pub mod renewer;
 pub mod runtime;
 #[cfg(unix)]
 pub mod server;

@@ -278,7 +278,8 @@ impl OAuthSource {
             slot.token = Some(new.clone());
             self.stores
                 .set(rt.profile.store, name, SecretKind::RefreshToken, new)
-                .await?;
+                .await
+                .map_err(SourceError::after_request)?;
             tracing::info!(profile = %name, "access token refreshed; rotated refresh token stored");
         } else {
             tracing::info!(profile = %name, "access token refreshed");
@@ -465,7 +466,7 @@ pub fn oauth_error(profile: &str, e: OAuthError) -> SourceError {
         e.code(),
         Some(ErrorCode::InvalidClient | ErrorCode::UnauthorizedClient)
     ) {
-        return SourceError::Config(format!(
+        return SourceError::ServerConfig(format!(
             "profile {profile}: the authorization server rejected the client ({e}); \
              check client_id, auth and the stored client secret"
         ));
@@ -484,8 +485,9 @@ pub fn oauth_error(profile: &str, e: OAuthError) -> SourceError {
             code: code.as_str().to_owned(),
             description,
         },
-        OAuthError::Config(_) | OAuthError::Discovery(_) | OAuthError::IssuerMismatch { .. } => {
-            SourceError::Config(format!("profile {profile}: {e}"))
+        OAuthError::Config(_) => SourceError::Config(format!("profile {profile}: {e}")),
+        OAuthError::Discovery(_) | OAuthError::IssuerMismatch { .. } => {
+            SourceError::ServerConfig(format!("profile {profile}: {e}"))
         }
         OAuthError::StateMismatch
         | OAuthError::InvalidRedirect(_)

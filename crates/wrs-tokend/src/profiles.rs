@@ -134,7 +134,9 @@ impl Profiles {
                 name: name.clone(),
                 is_default: Some(name.as_str()) == default,
                 server: profile.server().to_owned(),
-                min_ttl: Duration::from_secs(profile.min_ttl.unwrap_or(0)),
+                min_ttl: profile.min_ttl.map(Duration::from_secs),
+                keep_warm: Duration::from_secs(profile.keep_warm_secs()),
+                keepalive: profile.keepalive_secs().map(Duration::from_secs),
             })
             .collect();
         // Stable: the default first, the others in name order.

@@ -30,9 +30,28 @@ pub struct ProfileInfo {
     pub is_default: bool,
     /// The issuer or token endpoint, for display only.
     pub server: String,
-    /// The profile's own minimum remaining validity of a token handed out
-    /// (added to what each request asks for); zero when not configured.
-    pub min_ttl: Duration,
+    /// The profile's minimum remaining validity of a token handed out,
+    /// when configured: it applies to requests that ask for none.
+    pub min_ttl: Option<Duration>,
+    /// Renewal ahead of expiry stops this long after the last request.
+    pub keep_warm: Duration,
+    /// How often an idle session is refreshed; `None` when never.
+    pub keepalive: Option<Duration>,
+}
+
+impl ProfileInfo {
+    /// A profile with the default policy (no `min_ttl`, the default
+    /// `keep_warm` and `keepalive`).
+    pub fn new(name: &str, is_default: bool, server: &str) -> Self {
+        ProfileInfo {
+            name: name.to_owned(),
+            is_default,
+            server: server.to_owned(),
+            min_ttl: None,
+            keep_warm: Duration::from_secs(wrs_config::DEFAULT_KEEP_WARM_SECS),
+            keepalive: Some(Duration::from_secs(wrs_config::DEFAULT_KEEPALIVE_SECS)),
+        }
+    }
 }
 
 /// An access token fresh from the authority.
@@ -71,9 +90,15 @@ pub enum SourceError {
     /// The authority could not be reached or answered garbage.
     #[error("network error: {0}")]
     Network(String),
-    /// The profile's configuration is unusable.
+    /// The profile's configuration is unusable (found here, without asking
+    /// the server).
     #[error("configuration error: {0}")]
     Config(String),
+    /// The authorization server's answer shows a configuration problem:
+    /// the client was rejected (`invalid_client`), discovery is unusable,
+    /// the issuer does not match.
+    #[error("configuration error: {0}")]
+    ServerConfig(String),
     /// The authority is unreachable, overloaded or answered garbage, in a
     /// way a later retry may fix (5xx, timeouts, `temporarily_unavailable`).
     #[error("{message}")]
@@ -83,6 +108,11 @@ pub enum SourceError {
         /// The server's `Retry-After`, if it sent one.
         retry_after: Option<Duration>,
     },
+    /// The server answered with a token that cannot be handed out (already
+    /// expired, or inside its safety margin on arrival). Retried with
+    /// backoff: the server's configuration may be fixed.
+    #[error("{0}")]
+    UnusableToken(String),
     /// The configuration file cannot be read or is invalid (the message
     /// names file, line and key).
     #[error("configuration file error: {0}")]
@@ -94,6 +124,9 @@ pub enum SourceError {
         message: String,
         /// What the user can do, e.g. choose another store.
         hint: Option<String>,
+        /// It failed after the server answered (saving a rotated refresh
+        /// token), so the attempt cost the server a request.
+        after_request: bool,
     },
     /// An interactive login did not complete (timeout, state mismatch,
     /// abandoned, expired device code).
@@ -119,9 +152,14 @@ impl SourceError {
             SourceError::AuthorizationServer { code, .. } => {
                 ErrorResponse::new(ErrorKind::AuthorizationServer, message).with_oauth_error(code)
             }
+            SourceError::UnusableToken(_) => {
+                ErrorResponse::new(ErrorKind::AuthorizationServer, message)
+            }
             SourceError::Network(_) => ErrorResponse::new(ErrorKind::Network, message)
                 .with_hint("check the network and the issuer URL; `wrs-token doctor` can help"),
-            SourceError::Config(_) => ErrorResponse::new(ErrorKind::Config, message),
+            SourceError::Config(_) | SourceError::ServerConfig(_) => {
+                ErrorResponse::new(ErrorKind::Config, message)
+            }
             SourceError::ConfigFile(_) => ErrorResponse::new(ErrorKind::Config, message)
                 .with_hint("fix the file, then run `wrs-token daemon reload`"),
             SourceError::Transient { .. } => ErrorResponse::new(ErrorKind::Network, message)
@@ -147,8 +185,41 @@ impl SourceError {
     pub fn is_transient(&self) -> bool {
         matches!(
             self,
-            SourceError::Network(_) | SourceError::Transient { .. }
+            SourceError::Network(_) | SourceError::Transient { .. } | SourceError::UnusableToken(_)
         )
+    }
+
+    /// Whether the failed attempt sent a request to the authorization
+    /// server. Only those bind callers to a backoff: a locked keyring or a
+    /// missing secret costs the server nothing, and retrying it at once is
+    /// what a user who just fixed it expects.
+    pub fn reached_server(&self) -> bool {
+        match self {
+            SourceError::AuthorizationServer { .. }
+            | SourceError::Network(_)
+            | SourceError::Transient { .. }
+            | SourceError::UnusableToken(_)
+            | SourceError::ServerConfig(_)
+            | SourceError::LoginRequired { .. } => true,
+            SourceError::Store { after_request, .. } => *after_request,
+            SourceError::Config(_)
+            | SourceError::ConfigFile(_)
+            | SourceError::LoginFailed(_)
+            | SourceError::Unsupported(_)
+            | SourceError::Internal(_) => false,
+        }
+    }
+
+    /// The same error, marked as happening after the server answered.
+    pub fn after_request(self) -> Self {
+        match self {
+            SourceError::Store { message, hint, .. } => SourceError::Store {
+                message,
+                hint,
+                after_request: true,
+            },
+            other => other,
+        }
     }
 
     /// How long the server asked us to wait, when it did.
@@ -202,14 +273,26 @@ pub enum TestFailure {
     LoginRequired,
     /// Every fetch answers a network error.
     Network,
+    /// Every fetch answers a transient server error (a 503), with this
+    /// `Retry-After` if any.
+    Unavailable(Option<Duration>),
+    /// Every fetch answers the server's rejection of the client
+    /// (`invalid_client`).
+    ClientRejected,
+    /// Every fetch fails reading the secret store (a locked keyring),
+    /// before any request.
+    StoreLocked,
 }
 
 /// What a [`TestSource`] does, parsed from `--test-source`.
 ///
 /// Spec: comma-separated `key=value` pairs; `profile=NAME` (repeatable,
-/// first is the default; `test` when none given), `lifetime=SECS` (token
-/// lifetime, default 300), `delay_ms=MS` (delay per fetch, default 0),
-/// `fail=login_required|network|none` (default none).
+/// first is the default; `test` when none given), `lifetime=SECS` or
+/// `lifetime_ms=MS` (token lifetime, default 300 s), `delay_ms=MS` (delay
+/// per fetch, default 0), `fail=login_required|network|unavailable|client_rejected|store_locked|none`
+/// (default none), `retry_after=SECS` (with `fail=unavailable`), and the
+/// profiles' policy: `min_ttl=SECS`, `keep_warm=SECS`, `keepalive=SECS`
+/// (`0` = off).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TestSourceSpec {
     /// Profile names, default first.
@@ -220,15 +303,25 @@ pub struct TestSourceSpec {
     pub delay: Duration,
     /// Failure to inject.
     pub fail: Option<TestFailure>,
+    /// Every profile's `min_ttl`.
+    pub min_ttl: Option<Duration>,
+    /// Every profile's `keep_warm`.
+    pub keep_warm: Duration,
+    /// Every profile's `keepalive`.
+    pub keepalive: Option<Duration>,
 }
 
 impl Default for TestSourceSpec {
     fn default() -> Self {
+        let defaults = ProfileInfo::new("test", true, "");
         TestSourceSpec {
             profiles: vec!["test".into()],
             lifetime: Duration::from_secs(300),
             delay: Duration::ZERO,
             fail: None,
+            min_ttl: defaults.min_ttl,
+            keep_warm: defaults.keep_warm,
+            keepalive: defaults.keepalive,
         }
     }
 }
@@ -241,6 +334,7 @@ impl std::str::FromStr for TestSourceSpec {
             profiles: Vec::new(),
             ..TestSourceSpec::default()
         };
+        let mut retry_after = None;
         for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
             let (key, value) = part
                 .split_once('=')
@@ -252,17 +346,33 @@ impl std::str::FromStr for TestSourceSpec {
             match key {
                 "profile" if !value.is_empty() => spec.profiles.push(value.to_owned()),
                 "lifetime" => spec.lifetime = Duration::from_secs(number(value)?),
+                "lifetime_ms" => spec.lifetime = Duration::from_millis(number(value)?),
                 "delay_ms" => spec.delay = Duration::from_millis(number(value)?),
+                "min_ttl" => spec.min_ttl = Some(Duration::from_secs(number(value)?)),
+                "keep_warm" => spec.keep_warm = Duration::from_secs(number(value)?),
+                "keepalive" => {
+                    spec.keepalive = match number(value)? {
+                        0 => None,
+                        secs => Some(Duration::from_secs(secs)),
+                    }
+                }
+                "retry_after" => retry_after = Some(Duration::from_secs(number(value)?)),
                 "fail" => {
                     spec.fail = match value {
                         "login_required" => Some(TestFailure::LoginRequired),
                         "network" => Some(TestFailure::Network),
+                        "unavailable" => Some(TestFailure::Unavailable(None)),
+                        "client_rejected" => Some(TestFailure::ClientRejected),
+                        "store_locked" => Some(TestFailure::StoreLocked),
                         "none" => None,
                         _ => return Err(format!("unknown failure {value:?}")),
                     }
                 }
                 _ => return Err(format!("unknown test-source key {part:?}")),
             }
+        }
+        if let Some(TestFailure::Unavailable(after)) = &mut spec.fail {
+            *after = retry_after;
         }
         if spec.profiles.is_empty() {
             spec.profiles.push("test".into());
@@ -279,6 +389,8 @@ pub struct TestSource {
     spec: TestSourceSpec,
     clock: Arc<dyn Clock>,
     fetches: AtomicU64,
+    /// When each fetch was sent, on the injected clock.
+    sent: Mutex<Vec<SystemTime>>,
     counters: Mutex<HashMap<String, u64>>,
     fail: Mutex<Option<TestFailure>>,
 }
@@ -291,6 +403,7 @@ impl TestSource {
             spec,
             clock,
             fetches: AtomicU64::new(0),
+            sent: Mutex::new(Vec::new()),
             counters: Mutex::new(HashMap::new()),
             fail,
         }
@@ -299,6 +412,14 @@ impl TestSource {
     /// How many fetches were made, over all profiles (failed ones too).
     pub fn fetch_count(&self) -> u64 {
         self.fetches.load(Ordering::SeqCst)
+    }
+
+    /// When each fetch so far was sent, in order (on the injected clock).
+    pub fn fetch_times(&self) -> Vec<SystemTime> {
+        self.sent
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 
     /// Changes the injected failure from now on.
@@ -314,10 +435,10 @@ impl TokenSource for TestSource {
             .iter()
             .enumerate()
             .map(|(i, name)| ProfileInfo {
-                name: name.clone(),
-                is_default: i == 0,
-                server: "test-source (no network)".into(),
-                min_ttl: Duration::ZERO,
+                min_ttl: self.spec.min_ttl,
+                keep_warm: self.spec.keep_warm,
+                keepalive: self.spec.keepalive,
+                ..ProfileInfo::new(name, i == 0, "test-source (no network)")
             })
             .collect()
     }
@@ -328,6 +449,10 @@ impl TokenSource for TestSource {
             self.fetches.fetch_add(1, Ordering::SeqCst);
             // Like a real source: expiry counts from when the request left.
             let sent = self.clock.now();
+            self.sent
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .push(sent);
             if !self.spec.delay.is_zero() {
                 tokio::time::sleep(self.spec.delay).await;
             }
@@ -341,6 +466,24 @@ impl TokenSource for TestSource {
                 }
                 Some(TestFailure::Network) => {
                     return Err(SourceError::Network("test source told to fail".into()));
+                }
+                Some(TestFailure::Unavailable(retry_after)) => {
+                    return Err(SourceError::Transient {
+                        message: "the authorization server answered HTTP 503 (test source)".into(),
+                        retry_after,
+                    });
+                }
+                Some(TestFailure::ClientRejected) => {
+                    return Err(SourceError::ServerConfig(
+                        "the authorization server rejected the client (test source)".into(),
+                    ));
+                }
+                Some(TestFailure::StoreLocked) => {
+                    return Err(SourceError::Store {
+                        message: "the keyring is locked (test source)".into(),
+                        hint: Some("unlock it".into()),
+                        after_request: false,
+                    });
                 }
                 None => {}
             }
@@ -372,6 +515,18 @@ mod tests {
         assert_eq!(spec.lifetime, Duration::from_secs(7));
         assert_eq!(spec.delay, Duration::from_millis(20));
         assert_eq!(spec.fail, Some(TestFailure::Network));
+        let spec: TestSourceSpec =
+            "lifetime_ms=1500,fail=unavailable,retry_after=60,min_ttl=3,keep_warm=30,keepalive=0"
+                .parse()
+                .unwrap();
+        assert_eq!(spec.lifetime, Duration::from_millis(1500));
+        assert_eq!(
+            spec.fail,
+            Some(TestFailure::Unavailable(Some(Duration::from_secs(60))))
+        );
+        assert_eq!(spec.min_ttl, Some(Duration::from_secs(3)));
+        assert_eq!(spec.keep_warm, Duration::from_secs(30));
+        assert_eq!(spec.keepalive, None);
         let spec: TestSourceSpec = "".parse().unwrap();
         assert_eq!(spec, TestSourceSpec::default());
     }

@@ -159,5 +159,6 @@ pub fn store_error(e: &StoreError) -> SourceError {
     SourceError::Store {
         message: e.to_string(),
         hint: Some(e.hint().to_owned()),
+        after_request: false,
     }
 }

@@ -71,7 +71,8 @@ async fn no_profiles_is_still_no_profile_configured() {
     match env
         .call(Request::GetToken {
             profile: None,
-            min_ttl_secs: 0,
+            min_ttl_secs: Some(0),
+            env_min_ttl_secs: None,
         })
         .await
     {

@@ -67,7 +67,8 @@ fn the_daemon_serves_a_configured_profile_and_reloads_on_sighup() {
         &socket,
         Request::GetToken {
             profile: None,
-            min_ttl_secs: 0,
+            min_ttl_secs: Some(0),
+            env_min_ttl_secs: None,
         },
     ) {
         Response::Error(e) => {
@@ -92,7 +93,8 @@ fn the_daemon_serves_a_configured_profile_and_reloads_on_sighup() {
         &socket,
         Request::GetToken {
             profile: Some("plm".into()),
-            min_ttl_secs: 60,
+            min_ttl_secs: Some(60),
+            env_min_ttl_secs: None,
         },
     ) {
         Response::Token(t) => t,
@@ -125,7 +127,8 @@ fn the_daemon_serves_a_configured_profile_and_reloads_on_sighup() {
         &socket,
         Request::GetToken {
             profile: Some("plm".into()),
-            min_ttl_secs: 60,
+            min_ttl_secs: Some(60),
+            env_min_ttl_secs: None,
         },
     ) {
         Response::Token(t) => assert_eq!(t.access_token, token.access_token),

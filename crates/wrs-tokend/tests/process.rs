@@ -72,7 +72,8 @@ fn background_start_is_ready_on_exit_and_a_second_start_exits_75() {
         &socket,
         Request::GetToken {
             profile: None,
-            min_ttl_secs: 60,
+            min_ttl_secs: Some(60),
+            env_min_ttl_secs: None,
         },
     ) {
         Response::Token(t) => assert_eq!(t.access_token.expose(), "wrs-test-ci-1"),
@@ -133,7 +134,8 @@ fn background_start_under_umask_000_keeps_dir_and_socket_private() {
         &socket,
         Request::GetToken {
             profile: None,
-            min_ttl_secs: 0,
+            min_ttl_secs: Some(0),
+            env_min_ttl_secs: None,
         },
     ) {
         Response::Error(e) => {

@@ -129,9 +129,13 @@ async fn invalid_grant_means_login_required_and_no_more_attempts() {
     assert_eq!(env.status("plm").await.state, SessionState::Active);
 }
 
+/// A profile that stays "in use" for a day after a request, so renewals of
+/// the mock's hour-long tokens happen while the clock is moved by hand.
+const KEEP_WARM_A_DAY: &str = "keep_warm = 86400";
+
 #[tokio::test]
 async fn transient_failures_back_off_while_the_cached_token_is_served() {
-    let (env, clock) = Env::public_fake(MockConfig::default()).await;
+    let (env, clock) = Env::public_fake_with(MockConfig::default(), KEEP_WARM_A_DAY).await;
     env.browser_login("plm").await;
     let cached = env.token("plm").await.unwrap();
     env.mock.set_fault(
@@ -230,10 +234,13 @@ async fn a_timeout_is_transient_too() {
 
 #[tokio::test]
 async fn a_forward_clock_jump_refreshes_at_once_without_a_caller() {
-    let (env, clock) = Env::public_fake(MockConfig::default()).await;
+    let (env, clock) = Env::public_fake_with(MockConfig::default(), KEEP_WARM_A_DAY).await;
     env.browser_login("plm").await;
+    // In use: a client asked for the login's token.
+    env.token("plm").await.unwrap();
     assert_eq!(env.mock.counters().token_refresh, 0);
-    // As after a suspend: the wall clock is suddenly past the expiry.
+    // As after a suspend of a profile in use: the wall clock is suddenly
+    // past the expiry.
     clock.advance(Duration::from_secs(4000));
     eventually("the overdue renewal", || {
         env.mock.counters().token_refresh == 1
@@ -288,7 +295,7 @@ async fn a_restart_with_a_file_store_comes_back_logged_in() {
     );
     let token = runtime
         .sessions()
-        .get_token(Some("plm"), Duration::ZERO)
+        .get_token(Some("plm"), Some(Duration::ZERO), None)
         .await
         .unwrap();
     assert!(env.mock.is_access_token_valid(token.access_token.expose()));
@@ -334,11 +341,23 @@ async fn a_store_that_cannot_save_a_rolled_refresh_token_loses_nothing() {
         RefreshTokenState::Rolled
     );
 
-    // The store works again: the next request renews with the token held
-    // in memory, without a new login, and saves the newest one.
+    // The store works again: the first request after the failure's
+    // backoff renews with the token held in memory, without a new login,
+    // and saves the newest one. Requests during the backoff get the store
+    // error at once and never reach the server.
     std::fs::remove_file(&secrets).unwrap();
     std::fs::rename(&aside, &secrets).unwrap();
-    let token = env.token("plm").await.unwrap();
+    let token = loop {
+        match env.token("plm").await {
+            Ok(token) => break token,
+            Err(e) => {
+                assert_eq!(e.kind, ErrorKind::Store, "{e:?}");
+                assert!(e.hint.unwrap().contains("again in"));
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    };
+    assert_eq!(env.mock.counters().token_refresh, 2);
     assert!(env.mock.is_access_token_valid(token.access_token.expose()));
     let now_saved = env
         .stored_refresh_token("plm", StoreKind::File)

@@ -26,7 +26,8 @@ async fn binary_mode_serves_several_requests_on_one_connection() {
     let mut s = daemon.connect().await;
     let get = || Request::GetToken {
         profile: None,
-        min_ttl_secs: 10,
+        min_ttl_secs: Some(10),
+        env_min_ttl_secs: None,
     };
     assert_eq!(token_of(binary_call(&mut s, get()).await), "wrs-test-p-1");
     match binary_call(&mut s, Request::Status {}).await {
@@ -59,7 +60,7 @@ async fn json_mode_serves_several_requests_on_one_connection() {
     let daemon = TestDaemon::start("profile=p", fast_limits()).await;
     let mut c = JsonClient::new(daemon.connect().await);
     // Hand-written, as a plugin author would.
-    c.send_line(r#"{"version":1,"request":{"get_token":{"profile":"p","min_ttl_secs":0}}}"#)
+    c.send_line(r#"{"version":2,"request":{"get_token":{"profile":"p","min_ttl_secs":0}}}"#)
         .await;
     assert_eq!(token_of(c.read().await.unwrap()), "wrs-test-p-1");
     assert!(matches!(
@@ -83,7 +84,8 @@ async fn json_mode_serves_several_requests_on_one_connection() {
         token_of(
             c.call(Request::GetToken {
                 profile: None,
-                min_ttl_secs: 0
+                min_ttl_secs: Some(0),
+                env_min_ttl_secs: None
             })
             .await
         ),
@@ -104,9 +106,13 @@ async fn assert_still_serving(daemon: &TestDaemon) {
 async fn malformed_input_gets_bad_request_and_the_daemon_keeps_serving() {
     let daemon = TestDaemon::start("profile=p", fast_limits()).await;
 
-    // A well-framed binary body that is not a request.
+    // A well-framed binary body that is not a request (our version, then
+    // no such variant).
     let mut s = daemon.connect().await;
-    s.write_all(&[0, 0, 0, 3, 1, 0xff, 0xff]).await.unwrap();
+    let version = u8::try_from(wrs_proto::PROTOCOL_VERSION).unwrap();
+    s.write_all(&[0, 0, 0, 3, version, 0xff, 0xff])
+        .await
+        .unwrap();
     expect_error(read_binary_response(&mut s).await, ErrorKind::BadRequest);
     assert!(read_binary_response(&mut s).await.is_none(), "closed after");
 
@@ -127,7 +133,7 @@ async fn malformed_input_gets_bad_request_and_the_daemon_keeps_serving() {
 
     // JSON that is not a request, and JSON that is not JSON.
     let mut c = JsonClient::new(daemon.connect().await);
-    c.send_line(r#"{"version":1,"request":{"no_such_request":{}}}"#)
+    c.send_line(r#"{"version":2,"request":{"no_such_request":{}}}"#)
         .await;
     expect_error(c.read().await, ErrorKind::BadRequest);
     assert!(c.read().await.is_none());
@@ -243,7 +249,8 @@ async fn an_in_flight_request_finishes_during_shutdown() {
     let mut s = daemon.connect().await;
     let frame = wrs_proto::frame::encode_binary(&RequestEnvelope::new(Request::GetToken {
         profile: None,
-        min_ttl_secs: 0,
+        min_ttl_secs: Some(0),
+        env_min_ttl_secs: None,
     }))
     .unwrap();
     s.write_all(&frame).await.unwrap();

@@ -18,9 +18,8 @@ const ACCESS_TOKEN_SECS: u64 = 8;
 const RENEWAL_WAIT: Duration = Duration::from_secs(15);
 /// `wrs-token login --timeout`, and (plus a margin) the bound on the login.
 const LOGIN_TIMEOUT_SECS: u64 = 30;
-/// `--min-ttl` for `print`: the default (10 s) is more than these tokens
-/// ever have, so every `print` would refresh at once.
-const MIN_TTL: &str = "1";
+/// How often the demo runs `wrs-token print` while it waits for a renewal.
+const PRINT_EVERY: Duration = Duration::from_millis(200);
 
 impl Demo {
     /// Steps 1 to 6, stopping at the first failure.
@@ -145,7 +144,7 @@ impl Demo {
     /// Step 4: the token, abbreviated, and the daemon's status.
     async fn get_token(&mut self) -> anyhow::Result<String> {
         self.begin(4);
-        let args = words(&["print", "-p", PROFILE, "--min-ttl", MIN_TTL]);
+        let args = words(&["print", "-p", PROFILE]);
         let mut shown = vec!["wrs-token".to_owned()];
         shown.extend(args.iter().cloned());
         self.out.command(&shown);
@@ -164,8 +163,8 @@ impl Demo {
             token.chars().count()
         ));
         self.out.detail(&format!(
-            "(--min-ttl {MIN_TTL}: these tokens live {ACCESS_TOKEN_SECS} s, less than the 10 s \
-             `print` asks for by default, which would refresh on every call)"
+            "(these tokens live {ACCESS_TOKEN_SECS} s: the daemon renews each at 75-80 % of its \
+             life, and answers every `print` in between from its cache)"
         ));
         self.client(words(&["status"]), &[], COMMAND_TIMEOUT)
             .await?;
@@ -214,30 +213,53 @@ impl Demo {
         }
         self.out.detail(&plan);
         self.out.detail(&format!(
-            "waiting (at most {} s) without asking for a refresh…",
-            RENEWAL_WAIT.as_secs()
+            "waiting (at most {} s), running `wrs-token print -p {PROFILE}` every {} ms…",
+            RENEWAL_WAIT.as_secs(),
+            PRINT_EVERY.as_millis()
         ));
         let refreshes_before = self.mock()?.counters().token_refresh;
         let started = Instant::now();
-        // The mock counts each refresh request as it arrives: watching it
-        // asks the daemon nothing, so any refresh is the scheduler's own.
+        let print = words(&["print", "-p", PROFILE]);
+        let mut prints = 0u32;
+        // The mock counts each refresh request as it arrives; the prints
+        // ask the daemon, which answers them from its cache, so the only
+        // refresh is the scheduler's own.
+        let mut refreshed_after = None;
         loop {
-            if self.mock()?.counters().token_refresh > refreshes_before {
-                break;
+            self.sandbox
+                .run(&print, &[], COMMAND_TIMEOUT)
+                .await?
+                .check("wrs-token print")?;
+            prints += 1;
+            let refreshes = self.mock()?.counters().token_refresh - refreshes_before;
+            match refreshed_after {
+                None if refreshes > 0 => refreshed_after = Some(started.elapsed()),
+                // Keep printing a moment after the renewal: still no refresh.
+                Some(at) if started.elapsed() >= at + Duration::from_secs(1) => break,
+                _ => {}
             }
-            if started.elapsed() >= RENEWAL_WAIT {
+            if refreshed_after.is_none() && started.elapsed() >= RENEWAL_WAIT {
                 return Err(anyhow!(
                     "the daemon did not renew the token within {} s",
                     RENEWAL_WAIT.as_secs()
                 ));
             }
-            tokio::time::sleep(Duration::from_millis(100)).await;
+            tokio::time::sleep(PRINT_EVERY).await;
         }
+        let refreshes = self.mock()?.counters().token_refresh - refreshes_before;
         self.out.detail(&format!(
-            "the daemon refreshed after {:.1} s",
-            started.elapsed().as_secs_f64()
+            "the daemon refreshed after {:.1} s; {prints} prints meanwhile, all from the \
+             daemon's cache; {} at the authorization server",
+            refreshed_after.unwrap_or_default().as_secs_f64(),
+            count(refreshes, "refresh", "refreshes"),
         ));
-        let args = words(&["print", "-p", PROFILE, "--json", "--min-ttl", MIN_TTL]);
+        if refreshes != 1 {
+            return Err(anyhow!(
+                "{refreshes} refreshes for one renewal: the daemon should refresh once per \
+                 renewal period, whatever the callers do"
+            ));
+        }
+        let args = words(&["print", "-p", PROFILE, "--json"]);
         let ran = self.client(args, &[], COMMAND_TIMEOUT).await?;
         let reply: Value =
             serde_json::from_str(&ran.stdout).context("`wrs-token print --json` is not JSON")?;

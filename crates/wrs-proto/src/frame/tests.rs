@@ -7,11 +7,13 @@ fn sample_requests() -> Vec<Request> {
     vec![
         Request::GetToken {
             profile: Some("plm".into()),
-            min_ttl_secs: 30,
+            min_ttl_secs: Some(30),
+            env_min_ttl_secs: None,
         },
         Request::GetToken {
             profile: None,
-            min_ttl_secs: 0,
+            min_ttl_secs: Some(0),
+            env_min_ttl_secs: None,
         },
         Request::Status {},
         Request::Invalidate {
@@ -56,6 +58,10 @@ fn sample_responses() -> Vec<Response> {
             access_token: Secret::new("abc.def"),
             token_type: "Bearer".into(),
             expires_at: 1_800_000_000,
+            lifetime_secs: 3600,
+            min_ttl_secs: 10,
+            min_ttl_met: true,
+            warning: None,
         }),
         Response::Invalidated {
             profile: "plm".into(),
@@ -122,16 +128,17 @@ fn binary_frames_start_with_zero_so_json_detection_is_unambiguous() {
 #[test]
 fn json_request_shape_is_the_documented_one() {
     // docs/protocol.md shows this exact line; plugins depend on it.
-    let line = br#"{"version":1,"request":{"get_token":{"profile":"plm","min_ttl_secs":60}}}"#;
+    let line = br#"{"version":2,"request":{"get_token":{"profile":"plm","min_ttl_secs":60}}}"#;
     let env = decode_request(Mode::Json, line).unwrap();
     assert_eq!(
         env.request,
         Request::GetToken {
             profile: Some("plm".into()),
-            min_ttl_secs: 60
+            min_ttl_secs: Some(60),
+            env_min_ttl_secs: None
         }
     );
-    let status = br#"{"version":1,"request":{"status":{}}}"#;
+    let status = br#"{"version":2,"request":{"status":{}}}"#;
     assert_eq!(
         decode_request(Mode::Json, status).unwrap().request,
         Request::Status {}
@@ -169,7 +176,8 @@ fn oversize_length_prefix_is_rejected_without_allocating() {
 fn oversize_messages_are_refused_on_write_too() {
     let huge = Request::GetToken {
         profile: Some("x".repeat(MAX_FRAME_LEN)),
-        min_ttl_secs: 0,
+        min_ttl_secs: Some(0),
+        env_min_ttl_secs: None,
     };
     let env = RequestEnvelope::new(huge);
     assert!(matches!(
@@ -181,21 +189,21 @@ fn oversize_messages_are_refused_on_write_too() {
 
 #[test]
 fn hostile_inner_length_does_not_allocate() {
-    // version 1, variant 0 (get_token), Some, then a string length of ~2^60:
+    // version 2, variant 0 (get_token), Some, then a string length of ~2^60:
     // the decode limit must refuse it instead of reserving memory.
-    let body = [1u8, 0, 1, 0xfd, 0, 0, 0, 0, 0, 0, 0, 0x10];
+    let body = [2u8, 0, 1, 0xfd, 0, 0, 0, 0, 0, 0, 0, 0x10];
     let err = decode_request(Mode::Binary, &body).unwrap_err();
     assert!(matches!(err, WireError::Decode(_)), "{err:?}");
 }
 
 #[test]
 fn unknown_variant_is_a_decode_error() {
-    let body = [1u8, 200];
+    let body = [2u8, 200];
     assert!(matches!(
         decode_request(Mode::Binary, &body),
         Err(WireError::Decode(_))
     ));
-    let json = br#"{"version":1,"request":{"make_coffee":{}}}"#;
+    let json = br#"{"version":2,"request":{"make_coffee":{}}}"#;
     assert!(matches!(
         decode_request(Mode::Json, json),
         Err(WireError::InvalidJson(_))
@@ -210,10 +218,16 @@ fn wrong_version_is_reported_before_the_body_is_decoded() {
         decode_request(Mode::Binary, &body),
         Err(WireError::VersionMismatch { peer: 7 })
     ));
-    let json = br#"{"version":2,"request":{"something_new":{"x":1}}}"#;
+    let json = br#"{"version":3,"request":{"something_new":{"x":1}}}"#;
     assert!(matches!(
         decode_request(Mode::Json, json),
-        Err(WireError::VersionMismatch { peer: 2 })
+        Err(WireError::VersionMismatch { peer: 3 })
+    ));
+    // Version 1 clients sent `min_ttl_secs` as a plain number.
+    let json = br#"{"version":1,"request":{"get_token":{"profile":null,"min_ttl_secs":10}}}"#;
+    assert!(matches!(
+        decode_request(Mode::Json, json),
+        Err(WireError::VersionMismatch { peer: 1 })
     ));
 }
 
@@ -224,7 +238,7 @@ fn invalid_json_and_invalid_utf8_are_typed_errors() {
         Err(WireError::InvalidJson(_))
     ));
     assert!(matches!(
-        decode_request(Mode::Json, b"{\"version\":1}"),
+        decode_request(Mode::Json, b"{\"version\":2}"),
         Err(WireError::InvalidJson(_))
     ));
     assert!(matches!(

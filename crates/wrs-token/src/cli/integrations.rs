@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use super::{DEFAULT_MIN_TTL_SECS, TokenArgs};
+use super::TokenArgs;
 
 pub(super) const CURL_HELP: &str = "\
 Examples:
@@ -110,9 +110,10 @@ pub struct CurlArgs {
     #[arg(short, long, value_name = "NAME")]
     pub profile: Option<String>,
 
-    /// The token must stay valid at least this many seconds.
-    #[arg(long, value_name = "SECS", default_value_t = DEFAULT_MIN_TTL_SECS)]
-    pub min_ttl: u64,
+    /// The token should stay valid at least this many seconds (see
+    /// `wrs-token print --help`).
+    #[arg(long, value_name = "SECS")]
+    pub min_ttl: Option<u64>,
 
     /// Never fetch or send a Windchill CSRF nonce.
     #[arg(long)]
@@ -163,9 +164,10 @@ pub struct GitCredentialArgs {
     #[arg(long, value_name = "NAME", default_value = "oauth2")]
     pub username: String,
 
-    /// The token must stay valid at least this many seconds.
-    #[arg(long, value_name = "SECS", default_value_t = DEFAULT_MIN_TTL_SECS)]
-    pub min_ttl: u64,
+    /// The token should stay valid at least this many seconds (see
+    /// `wrs-token print --help`).
+    #[arg(long, value_name = "SECS")]
+    pub min_ttl: Option<u64>,
 
     /// What git asks: get, store, erase or capability (git's helper
     /// protocol says to ignore any other, and so we do).
@@ -232,7 +234,7 @@ mod tests {
         assert_eq!(a.curl_args, ["-sS", "--fail", "https://h/"]);
         let a = curl_args(&["https://h/", "--min-ttl", "5"]);
         assert_eq!(a.curl_args, ["https://h/", "--min-ttl", "5"]);
-        assert_eq!(a.min_ttl, crate::cli::DEFAULT_MIN_TTL_SECS);
+        assert_eq!(a.min_ttl, None);
     }
 
     #[test]

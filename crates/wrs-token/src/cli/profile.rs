@@ -205,9 +205,23 @@ pub struct ProfileAddArgs {
     #[arg(long, value_enum, value_name = "STORE", default_value_t)]
     pub store: StoreArg,
 
-    /// Minimum remaining validity, in seconds, of a token handed out.
+    /// Minimum remaining validity, in seconds, of a token handed out when
+    /// the caller asks for none (at most what a token has left at its
+    /// renewal point, 20-25 % of its lifetime, can be met).
     #[arg(long, value_name = "SECS")]
     pub min_ttl: Option<u64>,
+
+    /// Stop renewing ahead of expiry after this many seconds without a
+    /// token request [default: 600]; the next request then fetches a token
+    /// in one round trip.
+    #[arg(long, value_name = "SECS")]
+    pub keep_warm: Option<u64>,
+
+    /// Refresh an idle session every this many seconds, so that a grant
+    /// with an idle timeout at the server survives; 0 turns it off
+    /// [default: 21600, four a day].
+    #[arg(long, value_name = "SECS")]
+    pub keepalive: Option<u64>,
 
     /// Make this the default profile.
     #[arg(long)]

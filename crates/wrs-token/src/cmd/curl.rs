@@ -289,7 +289,7 @@ struct Session<'a> {
     curl: &'a OsStr,
     line: &'a CurlLine,
     profile: Option<String>,
-    min_ttl: u64,
+    min_ttl: Option<u64>,
     dir: &'a PrivateDir,
 }
 
@@ -353,9 +353,12 @@ impl Session<'_> {
     }
 
     fn token(&self) -> Result<TokenReply, Failure> {
-        self.client
+        let reply = self
+            .client
             .get_token(self.profile.clone(), self.min_ttl)
-            .map_err(|e| Failure::from_client(e, self.profile.as_deref()))
+            .map_err(|e| Failure::from_client(e, self.profile.as_deref()))?;
+        crate::output::warn_if_short(&reply);
+        Ok(reply)
     }
 
     fn invalidate(&self, token: &TokenReply) -> Result<(), Failure> {

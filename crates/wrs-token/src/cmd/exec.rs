@@ -31,6 +31,7 @@ pub fn run(client: &Client, args: &ExecArgs) -> Result<(), Failure> {
     let reply = client
         .get_token(profile.clone(), args.token.min_ttl)
         .map_err(|e| Failure::from_client(e, profile.as_deref()))?;
+    crate::output::warn_if_short(&reply);
     let mut command = Command::new(program);
     command
         .args(rest)

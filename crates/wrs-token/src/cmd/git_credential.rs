@@ -269,6 +269,7 @@ fn get(client: &Client, args: &GitCredentialArgs) -> Result<(), Failure> {
     let reply = client
         .get_token(Some(profile.clone()), args.min_ttl)
         .map_err(|e| Failure::from_client(e, Some(&profile)))?;
+    crate::output::warn_if_short(&reply);
     let answer = render_get(&request, &reply, &args.username)?;
     write_stdout(answer.expose().as_bytes())
 }
@@ -371,6 +372,10 @@ mod tests {
             access_token: Secret::new("tok.en"),
             token_type: "bearer".into(),
             expires_at: 1_800_000_000,
+            lifetime_secs: 3600,
+            min_ttl_secs: 10,
+            min_ttl_met: true,
+            warning: None,
         }
     }
 

@@ -6,7 +6,7 @@ use wrs_proto::{Secret, TokenReply};
 use crate::cli::{HeaderArgs, PrintArgs};
 use crate::client::Client;
 use crate::exit::Failure;
-use crate::output::{now_unix, rfc3339, secs_until, write_stdout};
+use crate::output::{now_unix, rfc3339, secs_until, warn_if_short, write_stdout};
 
 /// The shapes `print` can write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -15,7 +15,8 @@ pub enum Format {
     Bare,
     /// `Authorization: Bearer <token>`.
     Header,
-    /// `{"access_token", "token_type", "expires_in", "expires_at"}`.
+    /// `{"access_token", "token_type", "expires_in", "expires_at",
+    /// "min_ttl", "min_ttl_met"}`.
     Json,
 }
 
@@ -46,6 +47,7 @@ fn fetch_and_print(
     let reply = client
         .get_token(profile.clone(), token.min_ttl)
         .map_err(|e| Failure::from_client(e, profile.as_deref()))?;
+    warn_if_short(&reply);
     let text = render(&reply, format, newline, now_unix());
     write_stdout(text.expose().as_bytes())
 }
@@ -56,6 +58,10 @@ struct JsonToken<'a> {
     token_type: &'a str,
     expires_in: u64,
     expires_at: String,
+    /// The minimum validity that applied, in seconds.
+    min_ttl: u64,
+    /// Whether the token has it left.
+    min_ttl_met: bool,
 }
 
 /// The output for `reply` at time `now` (Unix seconds). The result holds
@@ -71,6 +77,8 @@ pub fn render(reply: &TokenReply, format: Format, newline: bool, now: u64) -> Se
             token_type,
             expires_in: secs_until(reply.expires_at, now),
             expires_at: rfc3339(reply.expires_at),
+            min_ttl: reply.min_ttl_secs,
+            min_ttl_met: reply.min_ttl_met,
         })
         // Serializing strings and integers cannot fail.
         .unwrap_or_default(),
@@ -101,6 +109,10 @@ mod tests {
             access_token: Secret::new("eyJ.tok"),
             token_type: token_type.into(),
             expires_at,
+            lifetime_secs: 3600,
+            min_ttl_secs: 10,
+            min_ttl_met: true,
+            warning: None,
         }
     }
 
@@ -126,7 +138,7 @@ mod tests {
     }
 
     #[test]
-    fn json_has_the_four_documented_fields() {
+    fn json_has_the_documented_fields() {
         let out = render(
             &reply("bearer", 1_700_000_060),
             Format::Json,
@@ -142,6 +154,8 @@ mod tests {
                 "token_type": "Bearer",
                 "expires_in": 60,
                 "expires_at": "2023-11-14T22:14:20Z",
+                "min_ttl": 10,
+                "min_ttl_met": true,
             })
         );
     }

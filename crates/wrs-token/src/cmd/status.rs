@@ -1,7 +1,7 @@
 //! `wrs-token status`: the daemon and every profile's session. It only
 //! looks: it never starts a daemon just to report that one is running.
 
-use wrs_proto::{ProfileStatus, SessionState, StatusReport};
+use wrs_proto::{PlannedFetch, ProfileStatus, SessionState, StatusReport};
 
 use crate::cli::StatusArgs;
 use crate::client::{self, Client, ClientError};
@@ -50,12 +50,15 @@ pub fn render(report: &StatusReport, now: u64) -> String {
     let header = [
         "PROFILE",
         "STATE",
+        "LIFETIME",
         "EXPIRES IN",
-        "NEXT REFRESH",
+        "NEXT",
+        "SERVED/1H",
+        "SERVER REQ/1H",
         "LAST ERROR",
     ]
     .map(String::from);
-    let rows: Vec<[String; 5]> = report.profiles.iter().map(|p| row(p, now)).collect();
+    let rows: Vec<[String; 8]> = report.profiles.iter().map(|p| row(p, now)).collect();
     let mut widths = header.clone().map(|h| h.len());
     for r in &rows {
         for (w, cell) in widths.iter_mut().zip(r) {
@@ -77,16 +80,28 @@ pub fn render(report: &StatusReport, now: u64) -> String {
     out
 }
 
-fn row(p: &ProfileStatus, now: u64) -> [String; 5] {
+fn row(p: &ProfileStatus, now: u64) -> [String; 8] {
     let expires = match p.expires_at {
         None => "-".to_owned(),
         Some(at) if at <= now => "expired".to_owned(),
         Some(at) => human_duration(at - now),
     };
+    let what = match p.next_refresh {
+        Some(PlannedFetch::Renewal) | None => "renewal",
+        Some(PlannedFetch::Retry) => "retry",
+        Some(PlannedFetch::Keepalive) => "keepalive",
+    };
     let next = match p.next_refresh_at {
         None => "-".to_owned(),
-        Some(at) if at <= now => "due now".to_owned(),
-        Some(at) => format!("in {}", human_duration(at - now)),
+        Some(at) if at <= now => format!("{what} due now"),
+        Some(at) => format!("{what} in {}", human_duration(at - now)),
+    };
+    let lifetime = p
+        .token_lifetime_secs
+        .map_or_else(|| "-".to_owned(), human_duration);
+    let requests = match p.token_request_budget_per_hour {
+        Some(budget) => format!("{} (budget {budget})", p.token_requests_last_hour),
+        None => p.token_requests_last_hour.to_string(),
     };
     let error = p
         .last_error
@@ -97,8 +112,11 @@ fn row(p: &ProfileStatus, now: u64) -> [String; 5] {
     [
         p.name.clone(),
         state_name(p.state).to_owned(),
+        lifetime,
         expires,
         next,
+        p.served_last_hour.to_string(),
+        requests,
         error,
     ]
 }
@@ -111,12 +129,31 @@ pub fn state_name(state: SessionState) -> &'static str {
         SessionState::Refreshing => "refreshing",
         SessionState::NeedsLogin => "needs login",
         SessionState::BackingOff => "backing off",
+        SessionState::Idle => "idle",
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn profile(name: &str, state: SessionState) -> ProfileStatus {
+        ProfileStatus {
+            name: name.into(),
+            state,
+            expires_at: None,
+            next_refresh_at: None,
+            last_error: None,
+            next_refresh: None,
+            token_lifetime_secs: None,
+            last_used_at: None,
+            served_last_hour: 0,
+            token_requests_last_hour: 0,
+            token_request_budget_per_hour: None,
+            keep_warm_secs: 600,
+            keepalive_secs: 21_600,
+        }
+    }
 
     fn report(profiles: Vec<ProfileStatus>) -> StatusReport {
         StatusReport {
@@ -135,18 +172,28 @@ mod tests {
         let text = render(
             &report(vec![
                 ProfileStatus {
-                    name: "plm".into(),
-                    state: SessionState::Active,
                     expires_at: Some(now + 250),
                     next_refresh_at: Some(now + 190),
-                    last_error: None,
+                    next_refresh: Some(PlannedFetch::Renewal),
+                    token_lifetime_secs: Some(900),
+                    served_last_hour: 5210,
+                    token_requests_last_hour: 5,
+                    token_request_budget_per_hour: Some(7),
+                    ..profile("plm", SessionState::Active)
                 },
                 ProfileStatus {
-                    name: "ci-service".into(),
-                    state: SessionState::NeedsLogin,
                     expires_at: Some(now - 5),
-                    next_refresh_at: None,
                     last_error: Some("invalid_grant:\nrefresh token expired".into()),
+                    ..profile("ci-service", SessionState::NeedsLogin)
+                },
+                ProfileStatus {
+                    expires_at: Some(now - 50),
+                    next_refresh_at: Some(now + 4 * 3600),
+                    next_refresh: Some(PlannedFetch::Keepalive),
+                    token_lifetime_secs: Some(7),
+                    token_requests_last_hour: 110,
+                    token_request_budget_per_hour: Some(687),
+                    ..profile("idle", SessionState::Idle)
                 },
             ]),
             now,
@@ -155,9 +202,10 @@ mod tests {
 daemon   running, pid 4242, version 0.1.0, protocol 1, up 1h 2m
 socket   /run/user/1000/wrs-token/agent.sock
 
-PROFILE     STATE        EXPIRES IN  NEXT REFRESH  LAST ERROR
-plm         active       4m 10s      in 3m 10s     -
-ci-service  needs login  expired     -             invalid_grant: refresh token expired
+PROFILE     STATE        LIFETIME  EXPIRES IN  NEXT                SERVED/1H  SERVER REQ/1H     LAST ERROR
+plm         active       15m 0s    4m 10s      renewal in 3m 10s   5210       5 (budget 7)      -
+ci-service  needs login  -         expired     -                   0          0                 invalid_grant: refresh token expired
+idle        idle         7s        expired     keepalive in 4h 0m  0          110 (budget 687)  -
 ";
         assert_eq!(text, expected);
     }
@@ -172,15 +220,14 @@ ci-service  needs login  expired     -             invalid_grant: refresh token 
     #[test]
     fn overdue_refresh_is_due_now() {
         let p = ProfileStatus {
-            name: "p".into(),
-            state: SessionState::BackingOff,
-            expires_at: None,
             next_refresh_at: Some(10),
+            next_refresh: Some(PlannedFetch::Retry),
             last_error: Some("  ".into()),
+            ..profile("p", SessionState::BackingOff)
         };
         assert_eq!(
             row(&p, 20),
-            ["p", "backing off", "-", "due now", "-"].map(String::from)
+            ["p", "backing off", "-", "-", "retry due now", "0", "0", "-"].map(String::from)
         );
     }
 }

@@ -84,10 +84,15 @@ impl Env {
 
     /// As [`Env::public`] on a fake clock.
     pub async fn public_fake(mock: MockConfig) -> (Env, FakeClock) {
+        Env::public_fake_with(mock, "").await
+    }
+
+    /// As [`Env::public_fake`], with `extra` lines in the profile.
+    pub async fn public_fake_with(mock: MockConfig, extra: &str) -> (Env, FakeClock) {
         let clock = fake_clock();
         let env = Env::start(
             mock.auto_approve(true),
-            |m| public_profile("plm", m, "memory", ""),
+            |m| public_profile("plm", m, "memory", extra),
             Arc::new(clock.clone()),
         )
         .await;
@@ -99,10 +104,20 @@ impl Env {
     }
 
     pub async fn token(&self, profile: &str) -> Result<TokenReply, ErrorResponse> {
+        self.token_asking(profile, Some(0)).await
+    }
+
+    /// A token for `profile`, asking for `min_ttl_secs` (`None`: nothing).
+    pub async fn token_asking(
+        &self,
+        profile: &str,
+        min_ttl_secs: Option<u64>,
+    ) -> Result<TokenReply, ErrorResponse> {
         match self
             .call(Request::GetToken {
                 profile: Some(profile.into()),
-                min_ttl_secs: 0,
+                min_ttl_secs,
+                env_min_ttl_secs: None,
             })
             .await
         {

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use wrs_config::{Grant, Profile};
 use wrs_proto::endpoint::Endpoint;
-use wrs_proto::{PROTOCOL_VERSION, SessionState, StatusReport};
+use wrs_proto::{PROTOCOL_VERSION, ProfileStatus, SessionState, StatusReport};
 
 use super::Check;
 use crate::client::{self, ClientError, autostart};
@@ -171,6 +171,18 @@ pub(super) fn session(name: &str, profile: &Profile, report: &StatusReport, out:
                 .unwrap_or_default();
             out.push(Check::ok(check, format!("active{left}")));
         }
+        SessionState::Idle => out.push(Check::ok(
+            check,
+            format!(
+                "idle: no token request for {} or more, so renewal is paused{}; \
+                 the next request fetches a token in one round trip",
+                human_duration(p.keep_warm_secs),
+                match p.keepalive_secs {
+                    0 => String::new(),
+                    secs => format!(" (keepalive every {})", human_duration(secs)),
+                }
+            ),
+        )),
         SessionState::LoggedOut if profile.grant == Grant::ClientCredentials => {
             out.push(Check::ok(
                 check,
@@ -188,5 +200,57 @@ pub(super) fn session(name: &str, profile: &Profile, report: &StatusReport, out:
             format!("renewal keeps failing, retrying with backoff{error}"),
             "see the network checks below; the cached token is served while it lasts",
         )),
+    }
+    budget(name, profile, p, out);
+}
+
+/// The authorization server's load: a profile's `min_ttl` that its tokens
+/// cannot meet, and more token-endpoint requests in the last hour than one
+/// per renewal period.
+fn budget(name: &str, profile: &Profile, p: &ProfileStatus, out: &mut Vec<Check>) {
+    let Some(lifetime) = p.token_lifetime_secs else {
+        return;
+    };
+    if let Some(min_ttl) = profile.min_ttl
+        && min_ttl >= lifetime
+    {
+        out.push(Check::warn(
+            format!("{name}: min_ttl"),
+            format!(
+                "min_ttl = {min_ttl} s, but this server's tokens live {lifetime} s: \
+                 requests get the cached token and a warning, never {min_ttl} s"
+            ),
+            format!(
+                "lower it below {} s (what a token has at its renewal point), \
+                 or remove it from the profile",
+                lifetime / 5
+            ),
+        ));
+    }
+    let check = format!("{name}: token requests");
+    let sent = p.token_requests_last_hour;
+    match p.token_request_budget_per_hour {
+        Some(budget) if sent > budget => out.push(Check::warn(
+            check,
+            format!(
+                "{sent} requests to the token endpoint in the last hour, more than the \
+                 {budget} that {lifetime}-second tokens need (one per renewal period){}",
+                p.last_error
+                    .as_deref()
+                    .map(|e| format!("; last error: {e}"))
+                    .unwrap_or_default()
+            ),
+            "see the daemon's log (`journalctl -t wrs-tokend`); failures, \
+             `wrs-token logout`/`login` cycles and 401 retries count too",
+        )),
+        Some(budget) => out.push(Check::ok(
+            check,
+            format!(
+                "{sent} in the last hour for {} tokens served (budget {budget} for \
+                 {lifetime}-second tokens)",
+                p.served_last_hour
+            ),
+        )),
+        None => {}
     }
 }

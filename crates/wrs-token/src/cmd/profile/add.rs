@@ -166,6 +166,8 @@ pub fn build(args: &ProfileAddArgs, ca_file: Option<String>) -> Profile {
         resource: clean(&args.resource),
         store: args.store.into(),
         min_ttl: args.min_ttl,
+        keep_warm: args.keep_warm,
+        keepalive: args.keepalive,
     }
 }
 
