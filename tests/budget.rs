@@ -54,28 +54,12 @@ impl World {
         let sb = Sandbox::new();
         let log = sb.root.path().join("daemon.log");
         sb.start_daemon(&["--log-file", log.to_str().unwrap()]);
-        let out = sb.run(&[
-            "profile",
-            "add",
+        sb.add_public_profile(
             "plm",
-            "--issuer",
             &mock.url("issuer"),
-            "--client-id",
-            "wrs-cli",
-            "--auth",
-            "none",
-            "--scope",
-            "openid",
-            "--scope",
-            "offline_access",
-            "--scope",
-            "WINDCHILL",
-            "--store",
             "memory",
-            "--resource",
-            &mock.url("wrs_root"),
-        ]);
-        assert!(out.status.success(), "{}", describe(&out));
+            &["--resource", &mock.url("wrs_root")],
+        );
         let out = sb
             .client()
             .args(["login", "plm", "--timeout", "30"])

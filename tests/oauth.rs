@@ -29,28 +29,12 @@ fn store() -> &'static str {
 }
 
 fn add_profile(sb: &Sandbox, mock: &Mock, name: &str, store: &str) {
-    let out = sb.run(&[
-        "profile",
-        "add",
+    sb.add_public_profile(
         name,
-        "--issuer",
         &mock.url("issuer"),
-        "--client-id",
-        "wrs-cli",
-        "--auth",
-        "none",
-        "--scope",
-        "openid",
-        "--scope",
-        "offline_access",
-        "--scope",
-        "WINDCHILL",
-        "--store",
         store,
-        "--resource",
-        &mock.url("wrs_root"),
-    ]);
-    assert!(out.status.success(), "{}", describe(&out));
+        &["--resource", &mock.url("wrs_root")],
+    );
 }
 
 /// The keyring service name of `profile` in `sb`: namespaced, since the

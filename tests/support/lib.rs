@@ -164,6 +164,34 @@ impl Sandbox {
         child.wait_with_output().expect("wait for wrs-token")
     }
 
+    /// `profile add NAME` for the mock's public client `wrs-cli` at
+    /// `issuer` (scopes `openid offline_access WINDCHILL`), secrets in
+    /// `store`, with `extra` flags (e.g. `--resource URL`).
+    pub fn add_public_profile(&self, name: &str, issuer: &str, store: &str, extra: &[&str]) {
+        let mut args = vec![
+            "profile",
+            "add",
+            name,
+            "--issuer",
+            issuer,
+            "--client-id",
+            "wrs-cli",
+            "--auth",
+            "none",
+            "--scope",
+            "openid",
+            "--scope",
+            "offline_access",
+            "--scope",
+            "WINDCHILL",
+            "--store",
+            store,
+        ];
+        args.extend_from_slice(extra);
+        let out = self.run(&args);
+        assert!(out.status.success(), "profile add: {}", describe(&out));
+    }
+
     /// Sends one request over the binary protocol and reads the answer.
     pub fn request(&self, request: Request) -> Response {
         let mut stream = self.connect();

@@ -210,7 +210,7 @@ impl fmt::Display for Failure {
 impl std::error::Error for Failure {}
 
 /// Keeps a report to one line per part, whatever a daemon or launcher sent.
-fn one_line(text: &str) -> String {
+pub(crate) fn one_line(text: &str) -> String {
     text.split(['\n', '\r'])
         .map(str::trim)
         .filter(|l| !l.is_empty())

@@ -9,7 +9,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use wrs_proto::TokenReply;
 
-use crate::exit::{Exit, Failure};
+use crate::exit::{Exit, Failure, one_line};
 
 /// Tells the user, in one line on stderr, when a token does not meet the
 /// minimum validity that applied (what the server's tokens give, or why
@@ -34,15 +34,6 @@ pub fn shortfall_line(reply: &TokenReply) -> Option<String> {
         )
     });
     Some(format!("wrs-token: warning: {}\n", one_line(&text)))
-}
-
-/// `text` on one line, whatever the daemon sent.
-fn one_line(text: &str) -> String {
-    text.split(['\n', '\r'])
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .collect::<Vec<_>>()
-        .join(" ")
 }
 
 /// Writes `bytes` to stdout and flushes. A closed pipe counts as success.

@@ -114,6 +114,68 @@ fn profile_falls_back_to_the_environment_then_to_the_daemon_default() {
 }
 
 #[test]
+fn wrs_token_min_ttl_travels_as_the_callers_default_and_a_bad_one_is_a_usage_error() {
+    let daemon = FakeDaemon::start(|_| Reply::Answer(token(300)));
+    let (code, ..) = run(wrs_token(&daemon.socket)
+        .arg("print")
+        .env("WRS_TOKEN_MIN_TTL", "30"));
+    assert_eq!(code, 0);
+    let (code, ..) = run(wrs_token(&daemon.socket)
+        .args(["print", "--min-ttl", "5"])
+        .env("WRS_TOKEN_MIN_TTL", "30"));
+    assert_eq!(code, 0);
+    assert_eq!(
+        daemon.requests(),
+        [
+            Request::GetToken {
+                profile: None,
+                min_ttl_secs: None,
+                env_min_ttl_secs: Some(30),
+            },
+            Request::GetToken {
+                profile: None,
+                min_ttl_secs: Some(5),
+                env_min_ttl_secs: Some(30),
+            }
+        ]
+    );
+    let (code, out, err) = run(wrs_token(&daemon.socket)
+        .arg("print")
+        .env("WRS_TOKEN_MIN_TTL", "a minute"));
+    assert_eq!((code, out.as_str()), (2, ""));
+    assert!(err.contains("WRS_TOKEN_MIN_TTL=\"a minute\""), "{err}");
+    assert_eq!(daemon.requests().len(), 2, "nothing sent");
+}
+
+#[test]
+fn an_unmet_minimum_is_one_warning_line_and_still_the_token() {
+    let daemon = FakeDaemon::start(|_| {
+        let Response::Token(mut reply) = token(7) else {
+            unreachable!()
+        };
+        reply.lifetime_secs = 7;
+        reply.min_ttl_secs = 60;
+        reply.min_ttl_met = false;
+        reply.warning = Some("profile plm's tokens live 7.0s and are renewed with about 1.5s left, less than the 60s asked for; this one has 6.9s left".into());
+        Reply::Answer(Response::Token(reply))
+    });
+    let (code, out, err) = run(wrs_token(&daemon.socket).args(["print", "--min-ttl", "60"]));
+    assert_eq!((code, out.as_str()), (0, "eyJ.fake-token\n"));
+    assert_eq!(
+        err,
+        "wrs-token: warning: profile plm's tokens live 7.0s and are renewed with about 1.5s left, \
+         less than the 60s asked for; this one has 6.9s left\n"
+    );
+    let (code, out, err) =
+        run(wrs_token(&daemon.socket).args(["print", "--json", "--min-ttl", "60"]));
+    assert_eq!(code, 0);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["min_ttl"], 60);
+    assert_eq!(v["min_ttl_met"], false);
+    assert_eq!(err.lines().count(), 1, "{err}");
+}
+
+#[test]
 fn header_and_print_header_write_the_authorization_line() {
     let daemon = FakeDaemon::start(|_| Reply::Answer(token(300)));
     let (code, out, _) = run(wrs_token(&daemon.socket).arg("header"));

@@ -97,6 +97,7 @@ pub fn wrs_token(socket: &Path) -> Command {
         .env_remove("WRS_TOKEN_NO_AUTOSTART")
         .env_remove("WRS_TOKEN_SOCKET")
         .env_remove("WRS_TOKEN_CONFIG")
+        .env_remove("WRS_TOKEN_MIN_TTL")
         .env("BROWSER", "true")
         .env("WRS_TOKEND", "/nonexistent/wrs-tokend")
         .stdin(Stdio::null());

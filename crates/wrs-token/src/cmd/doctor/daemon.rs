@@ -211,18 +211,20 @@ fn budget(name: &str, profile: &Profile, p: &ProfileStatus, out: &mut Vec<Check>
     let Some(lifetime) = p.token_lifetime_secs else {
         return;
     };
+    // A token has 20-25 % of its lifetime left at its renewal point: the
+    // most the daemon promises (see wrs-tokend's policy).
     if let Some(min_ttl) = profile.min_ttl
-        && min_ttl >= lifetime
+        && min_ttl.saturating_mul(5) > lifetime
     {
         out.push(Check::warn(
             format!("{name}: min_ttl"),
             format!(
-                "min_ttl = {min_ttl} s, but this server's tokens live {lifetime} s: \
-                 requests get the cached token and a warning, never {min_ttl} s"
+                "min_ttl = {min_ttl} s, but this server's tokens live {lifetime} s and have \
+                 about a fifth of that left when renewed: requests get the cached token \
+                 and a warning when it has less than {min_ttl} s"
             ),
             format!(
-                "lower it below {} s (what a token has at its renewal point), \
-                 or remove it from the profile",
+                "lower it to {} s or less (`min_ttl` in the profile), or remove it",
                 lifetime / 5
             ),
         ));
@@ -252,5 +254,92 @@ fn budget(name: &str, profile: &Profile, p: &ProfileStatus, out: &mut Vec<Check>
             ),
         )),
         None => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cmd::doctor::Status;
+
+    fn status(lifetime: u64, sent: u64, budget: u64) -> ProfileStatus {
+        ProfileStatus {
+            name: "plm".into(),
+            state: SessionState::Active,
+            expires_at: None,
+            next_refresh_at: None,
+            last_error: None,
+            next_refresh: None,
+            token_lifetime_secs: Some(lifetime),
+            last_used_at: None,
+            served_last_hour: 9000,
+            token_requests_last_hour: sent,
+            token_request_budget_per_hour: Some(budget),
+            keep_warm_secs: 600,
+            keepalive_secs: 21_600,
+        }
+    }
+
+    fn checks(profile: &Profile, p: &ProfileStatus) -> Vec<Check> {
+        let mut out = Vec::new();
+        budget("plm", profile, p, &mut out);
+        out
+    }
+
+    #[test]
+    fn a_min_ttl_the_tokens_cannot_meet_is_a_warning_with_the_fix() {
+        let profile = Profile {
+            min_ttl: Some(10),
+            ..Profile::default()
+        };
+        let out = checks(&profile, &status(7, 600, 687));
+        assert_eq!(out[0].check, "plm: min_ttl");
+        assert_eq!(out[0].status, Status::Warn);
+        assert!(out[0].detail.contains("live 7 s"), "{}", out[0].detail);
+        assert!(out[0].fix.as_deref().unwrap().contains("1 s or less"));
+        // Within the budget: fine.
+        assert_eq!(out[1].status, Status::Ok);
+        assert!(
+            out[1].detail.contains("600 in the last hour"),
+            "{}",
+            out[1].detail
+        );
+        // One more than the renewal point leaves: a warning too.
+        let profile = Profile {
+            min_ttl: Some(2),
+            ..Profile::default()
+        };
+        assert_eq!(checks(&profile, &status(7, 600, 687)).len(), 2);
+        // A min_ttl the tokens can meet says nothing.
+        let profile = Profile {
+            min_ttl: Some(1),
+            ..Profile::default()
+        };
+        let out = checks(&profile, &status(7, 600, 687));
+        assert_eq!(out.len(), 1);
+        let profile = Profile {
+            min_ttl: Some(600),
+            ..Profile::default()
+        };
+        assert_eq!(checks(&profile, &status(3600, 2, 3)).len(), 1);
+    }
+
+    #[test]
+    fn more_requests_than_the_budget_is_a_warning() {
+        let mut p = status(7, 2192, 687);
+        p.last_error = Some("HTTP 503".into());
+        let out = checks(&Profile::default(), &p);
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].status, Status::Warn);
+        assert!(out[0].detail.contains("2192 requests"), "{}", out[0].detail);
+        assert!(
+            out[0].detail.contains("last error: HTTP 503"),
+            "{}",
+            out[0].detail
+        );
+        // No token yet: nothing to judge.
+        let mut p = status(7, 0, 687);
+        p.token_lifetime_secs = None;
+        assert!(checks(&Profile::default(), &p).is_empty());
     }
 }
