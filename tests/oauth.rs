@@ -351,7 +351,11 @@ fn no_token_appears_in_the_daemon_log_at_trace_level() {
         secrets.push(stdout(&out).trim().to_owned());
         let stored: serde_json::Value =
             serde_json::from_slice(&std::fs::read(&secrets_file).unwrap()).unwrap();
-        secrets.push(stored["refresh_token"].as_str().unwrap().to_owned());
+        // Sealed with the server and client it belongs to.
+        let sealed: serde_json::Value =
+            serde_json::from_str(stored["refresh_token"].as_str().unwrap()).unwrap();
+        assert_eq!(sealed["client_id"], "wrs-cli");
+        secrets.push(sealed["secret"].as_str().unwrap().to_owned());
     }
     let distinct: std::collections::HashSet<_> = secrets.iter().collect();
     assert_eq!(
@@ -558,13 +562,15 @@ fn sigkill_mid_refresh_then_restart_stays_logged_in() {
             .unwrap()
             .success()
     );
+    // The waiting client saw its connection close without an answer: it
+    // asks again, which starts a new daemon, and that one carries on.
     let mut refreshing = refreshing;
-    let _ = refreshing.wait();
-    assert!(wait_until(Duration::from_secs(5), || !sb.daemon_answers()));
-    // A new daemon has no token cached: this print refreshes.
+    assert!(refreshing.wait().unwrap().success(), "the client recovered");
+    assert_ne!(sb.daemon_pid(), Some(pid), "a new daemon");
     let out = sb.run(&["print", "-p", "plm"]);
     assert!(out.status.success(), "{}", describe(&out));
     assert!(mock.token_is_active(stdout(&out).trim()));
+    assert_eq!(mock.counters()["authorization"], 1, "one login only");
 }
 
 /// HTTP(S)_PROXY is honoured and NO_PROXY exempts hosts, as curl does: the

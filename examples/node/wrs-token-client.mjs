@@ -11,6 +11,7 @@
 //   const client = await WrsTokenClient.connect();
 //   const { access_token } = await client.getToken("plm", 60);
 
+import fs from "node:fs";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
@@ -26,6 +27,62 @@ export class WrsTokenError extends Error {
     this.kind = e.kind;
     this.hint = e.hint ?? null;
     this.oauthError = e.oauth_error ?? null;
+  }
+}
+
+/** The socket's directory or listener is not ours; nothing was sent. */
+export class UntrustedSocketError extends Error {
+  constructor(socketPath, problem) {
+    super(`refusing to use the daemon socket ${socketPath}: ${problem}; nothing was sent`);
+    this.path = socketPath;
+  }
+}
+
+/**
+ * Trust runs both ways (docs/protocol.md, "Where the socket is"): before
+ * sending a byte, make sure the socket is our own daemon's. Under a shared
+ * /tmp anyone can create wrs-token-<uid>/ first and listen in it.
+ *
+ * Node's standard library exposes no peer credentials (no SO_PEERCRED or
+ * getpeereid on net.Socket), so the listener's uid cannot be asked. The most
+ * Node can do is check the files: a directory that only we can write (owned
+ * by us, not group/other-writable, not a symlink) and a socket file owned by
+ * us. A socket file is owned by whoever bound it, and in such a directory
+ * nobody else can put one. What this cannot see: a listener that is not the
+ * socket's owner (root moving another user's socket in) and a swap between
+ * this check and the connect. A plugin that can load native code should
+ * check the peer's uid as the Python client does.
+ */
+export function checkSocketTrust(socketPath) {
+  if (process.platform === "win32") return; // the daemon's pipe admits only our user
+  const me = process.geteuid();
+  const directory = path.dirname(socketPath);
+  let dir;
+  try {
+    dir = fs.lstatSync(directory);
+  } catch (err) {
+    if (err.code === "ENOENT") return; // nobody listens; connect says so
+    throw new UntrustedSocketError(socketPath, `cannot inspect its directory ${directory}: ${err.message}`);
+  }
+  if (dir.isSymbolicLink()) throw new UntrustedSocketError(socketPath, `its directory ${directory} is a symbolic link`);
+  if (!dir.isDirectory()) throw new UntrustedSocketError(socketPath, `${directory} is not a directory`);
+  if (dir.uid !== me) {
+    throw new UntrustedSocketError(socketPath, `its directory ${directory} belongs to uid ${dir.uid}, not to you (uid ${me})`);
+  }
+  if (dir.mode & 0o022) {
+    const mode = (dir.mode & 0o7777).toString(8).padStart(4, "0");
+    throw new UntrustedSocketError(socketPath, `its directory ${directory} has mode ${mode}: other users may create files in it`);
+  }
+  let sock;
+  try {
+    sock = fs.lstatSync(socketPath);
+  } catch (err) {
+    if (err.code === "ENOENT") return;
+    throw new UntrustedSocketError(socketPath, `cannot inspect it: ${err.message}`);
+  }
+  if (!sock.isSocket()) throw new UntrustedSocketError(socketPath, "it is not a socket");
+  if (sock.uid !== me) {
+    throw new UntrustedSocketError(socketPath, `it belongs to uid ${sock.uid}, not to you (uid ${me}): another user's process may listen on it`);
   }
 }
 
@@ -51,9 +108,10 @@ export class WrsTokenClient {
     socket.on("close", () => this.#failAll(new WrsTokenError({ kind: "bad_request", message: "the daemon closed the connection" })));
   }
 
-  /** Connects to the daemon. */
+  /** Connects to the daemon, after checking it is ours (checkSocketTrust). */
   static connect(socketPath = defaultSocketPath()) {
     return new Promise((resolve, reject) => {
+      checkSocketTrust(socketPath);
       const socket = net.createConnection(socketPath);
       socket.once("connect", () => resolve(new WrsTokenClient(socket)));
       socket.once("error", reject);
@@ -120,7 +178,12 @@ async function main(argv) {
   try {
     client = await WrsTokenClient.connect();
   } catch (err) {
-    console.error(`wrs-token: daemon unreachable: ${err.message} (run \`wrs-token daemon start\`)`);
+    if (err instanceof UntrustedSocketError) {
+      console.error(`wrs-token: ${err.message}`);
+      console.error("hint: if it is not yours, have its owner or root remove it; or set XDG_RUNTIME_DIR to a directory only you can write, or WRS_TOKEN_SOCKET to a socket path in one");
+    } else {
+      console.error(`wrs-token: daemon unreachable: ${err.message} (run \`wrs-token daemon start\`)`);
+    }
     return 4;
   }
   try {

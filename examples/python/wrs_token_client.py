@@ -16,8 +16,9 @@ As a library:
 import json
 import os
 import socket
+import stat
+import struct
 import sys
-import tempfile
 
 PROTOCOL_VERSION = 2
 MAX_LINE = 64 * 1024
@@ -31,6 +32,67 @@ class WrsTokenError(Exception):
         self.hint = error.get("hint")
         self.oauth_error = error.get("oauth_error")
         super().__init__(error.get("message", "unknown error"))
+
+
+class UntrustedSocketError(OSError):
+    """The socket's directory or the process listening on it is not ours.
+    Nothing was sent."""
+
+    def __init__(self, path, problem):
+        self.path = path
+        super().__init__("refusing to use the daemon socket %s: %s; nothing was sent" % (path, problem))
+
+
+def check_socket_directory(path):
+    """Before connecting: the socket's directory must be a real directory
+    owned by us and not writable by group or others, or else someone else
+    could have put a listener there (under a shared /tmp anyone can create
+    wrs-token-<uid>/ first). A missing directory means nobody listens."""
+    directory = os.path.dirname(path) or "."
+    try:
+        st = os.lstat(directory)
+    except FileNotFoundError:
+        return
+    if stat.S_ISLNK(st.st_mode):
+        raise UntrustedSocketError(path, "its directory %s is a symbolic link" % directory)
+    if not stat.S_ISDIR(st.st_mode):
+        raise UntrustedSocketError(path, "%s is not a directory" % directory)
+    if st.st_uid != os.geteuid():
+        raise UntrustedSocketError(
+            path, "its directory %s belongs to uid %d, not to you (uid %d)" % (directory, st.st_uid, os.geteuid()))
+    if st.st_mode & 0o022:
+        raise UntrustedSocketError(
+            path, "its directory %s has mode %04o: other users may create files in it"
+            % (directory, stat.S_IMODE(st.st_mode)))
+
+
+def peer_uid(sock):
+    """The effective uid of the process listening at the other end, as the
+    kernel recorded it (the listener cannot fake it)."""
+    if hasattr(socket, "SO_PEERCRED"):  # Linux
+        creds = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
+        _pid, uid, _gid = struct.unpack("3i", creds)
+        return uid
+    if sys.platform == "darwin" or sys.platform.startswith("freebsd"):
+        # getsockopt(SOL_LOCAL=0, LOCAL_PEERCRED=1): struct xucred
+        # {u_int cr_version; uid_t cr_uid; short cr_ngroups; gid_t cr_groups[16]}
+        # (what getpeereid(3) reads; not tried on this project's machines).
+        size = struct.calcsize("IIh16I")
+        version, uid = struct.unpack("IIh16I", sock.getsockopt(0, 1, size))[:2]
+        if version == 0:  # XUCRED_VERSION
+            return uid
+    return None
+
+
+def check_socket_peer(sock, path):
+    """After connecting, before sending: the listener must run as our uid
+    (root's daemon is not ours either)."""
+    uid = peer_uid(sock)
+    if uid is None:
+        raise UntrustedSocketError(path, "cannot tell which user listens on it on this platform")
+    if uid != os.geteuid():
+        raise UntrustedSocketError(
+            path, "the process listening on it runs as uid %d, not as you (uid %d)" % (uid, os.geteuid()))
 
 
 def default_socket_path():
@@ -49,9 +111,18 @@ class WrsTokenClient:
     """One connection to the daemon; requests are answered in order."""
 
     def __init__(self, path=None, timeout=35.0):
+        path = path or default_socket_path()
+        # Trust runs both ways: check who answers before sending a byte
+        # (docs/protocol.md, "Where the socket is").
+        check_socket_directory(path)
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.sock.settimeout(timeout)
-        self.sock.connect(path or default_socket_path())
+        try:
+            self.sock.settimeout(timeout)
+            self.sock.connect(path)
+            check_socket_peer(self.sock, path)
+        except BaseException:
+            self.sock.close()
+            raise
         self.reader = self.sock.makefile("rb")
 
     def close(self):
@@ -111,6 +182,12 @@ def main(argv):
         if e.hint:
             print("hint: %s" % e.hint, file=sys.stderr)
         return 3 if e.kind == "login_required" else 1
+    except UntrustedSocketError as e:
+        print("wrs-token: %s" % e, file=sys.stderr)
+        print("hint: if it is not yours, have its owner or root remove it; or set XDG_RUNTIME_DIR "
+              "to a directory only you can write, or WRS_TOKEN_SOCKET to a socket path in one",
+              file=sys.stderr)
+        return 4
     except OSError as e:
         print("wrs-token: daemon unreachable: %s (run `wrs-token daemon start`)" % e, file=sys.stderr)
         return 4

@@ -7,6 +7,8 @@
 //! this test executable (`scripts/test` builds them first).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+pub mod impostor;
+
 use std::ffi::OsString;
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::fs::PermissionsExt;

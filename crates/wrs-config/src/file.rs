@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::{Profile, ProfileError};
+use crate::{MAX_FILE_BYTES, Profile, ProfileError, read_regular_file};
 
 /// The whole configuration file.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -34,6 +34,9 @@ pub struct Config {
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     /// The file exists but could not be read, or could not be written.
+    /// Also: the path is not a regular file (a FIFO, a device, a
+    /// directory), or the file is larger than [`MAX_FILE_BYTES`]; `source`
+    /// says which.
     #[error("{path}: {source}")]
     Io {
         /// The file.
@@ -76,17 +79,21 @@ pub enum ConfigError {
 impl Config {
     /// Reads and validates the file. A missing file is an empty
     /// configuration, not an error: a fresh install has none.
+    ///
+    /// Only a regular file of at most [`MAX_FILE_BYTES`] is read (see
+    /// [`read_regular_file`]): a FIFO, a device or a directory at the path,
+    /// or a larger file, is a [`ConfigError::Io`] naming the file.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        let text = match std::fs::read_to_string(path) {
-            Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Config::default()),
-            Err(source) => {
-                return Err(ConfigError::Io {
-                    path: path.to_owned(),
-                    source,
-                });
+        let bytes = match read_regular_file(path, MAX_FILE_BYTES) {
+            Ok(bytes) => bytes,
+            Err(ConfigError::Io { source, .. })
+                if source.kind() == std::io::ErrorKind::NotFound =>
+            {
+                return Ok(Config::default());
             }
+            Err(e) => return Err(e),
         };
+        let text = String::from_utf8(bytes).map_err(|e| not_utf8(path, &e))?;
         Self::parse(path, &text)
     }
 
@@ -185,6 +192,27 @@ fn parse_error(path: &Path, text: &str, err: &toml::de::Error) -> ConfigError {
         column,
         near,
         message: err.message().trim().to_owned(),
+    }
+}
+
+/// Where the first invalid byte is, as line and column, like a TOML error.
+fn not_utf8(path: &Path, err: &std::string::FromUtf8Error) -> ConfigError {
+    let valid = &err.as_bytes()[..err.utf8_error().valid_up_to()];
+    // Up to `valid_up_to` the bytes are UTF-8 by definition.
+    let before = String::from_utf8_lossy(valid);
+    let line = before.matches('\n').count() + 1;
+    let column = before
+        .rsplit('\n')
+        .next()
+        .map(|l| l.chars().count())
+        .unwrap_or(0)
+        + 1;
+    ConfigError::Parse {
+        path: path.to_owned(),
+        line,
+        column,
+        near: None,
+        message: "the file is not UTF-8 text".to_owned(),
     }
 }
 
@@ -342,6 +370,109 @@ store = "memory"
         }
         let leftovers: Vec<_> = std::fs::read_dir(path.parent().unwrap()).unwrap().collect();
         assert_eq!(leftovers.len(), 1, "no temp files left behind");
+    }
+
+    fn load_io_error(path: &Path) -> String {
+        match Config::load(path) {
+            Err(e @ ConfigError::Io { .. }) => e.to_string(),
+            other => panic!("expected an I/O error, got {other:?}"),
+        }
+    }
+
+    /// Regression: `/dev/zero` as the config file (via a symbolic link, or
+    /// `WRS_TOKEN_CONFIG=/dev/zero`) drove the daemon and the client out of
+    /// memory.
+    #[cfg(unix)]
+    #[test]
+    fn load_refuses_dev_zero_naming_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let link = dir.path().join("config.toml");
+        std::os::unix::fs::symlink("/dev/zero", &link).unwrap();
+        let msg = load_io_error(&link);
+        assert!(msg.starts_with(&link.display().to_string()), "{msg}");
+        assert!(msg.contains("not a regular file"), "{msg}");
+        let msg = load_io_error(Path::new("/dev/zero"));
+        assert!(msg.starts_with("/dev/zero: "), "{msg}");
+    }
+
+    /// Regression: a FIFO as the config file hung the client in `open`.
+    #[cfg(all(unix, not(target_vendor = "apple")))]
+    #[test]
+    fn load_refuses_a_fifo_without_blocking() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        rustix::fs::mkfifoat(
+            rustix::fs::CWD,
+            &path,
+            rustix::fs::Mode::from_raw_mode(0o600),
+        )
+        .unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let reading = path.clone();
+        std::thread::spawn(move || {
+            let _ = tx.send(Config::load(&reading).map_err(|e| e.to_string()));
+        });
+        let msg = rx
+            .recv_timeout(std::time::Duration::from_secs(10))
+            .expect("loading a FIFO blocked")
+            .unwrap_err();
+        assert!(msg.starts_with(&path.display().to_string()), "{msg}");
+        assert!(msg.contains("FIFO"), "{msg}");
+    }
+
+    #[test]
+    fn load_refuses_a_2_mib_file_naming_the_limit() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        // Valid TOML all along: the size alone is refused.
+        std::fs::write(&path, "#".repeat(2 * 1024 * 1024)).unwrap();
+        let msg = load_io_error(&path);
+        assert!(msg.starts_with(&path.display().to_string()), "{msg}");
+        assert!(msg.contains("larger than 1 MiB"), "{msg}");
+    }
+
+    #[test]
+    fn load_refuses_a_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        let msg = load_io_error(dir.path());
+        assert!(msg.contains("is a directory"), "{msg}");
+    }
+
+    #[test]
+    fn load_reports_invalid_utf8_with_its_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        std::fs::write(&path, b"default = \"plm\"\n# caf\xe9\n").unwrap();
+        match Config::load(&path) {
+            Err(ConfigError::Parse {
+                path: named,
+                line,
+                column,
+                message,
+                ..
+            }) => {
+                assert_eq!(named, path);
+                assert_eq!((line, column), (2, 6));
+                assert!(message.contains("UTF-8"), "{message}");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    /// The file is capped at 1 MiB, but 1 MiB of `[` is deep enough to
+    /// overflow a recursive parser's stack: it must be a parse error.
+    #[test]
+    fn deeply_nested_toml_is_a_parse_error_not_a_stack_overflow() {
+        let text = format!("x = {}", "[".repeat(MAX_FILE_BYTES as usize - 8));
+        assert!(matches!(
+            Config::parse(Path::new("c"), &text),
+            Err(ConfigError::Parse { .. })
+        ));
+        let text = format!("x = {}", "{ a = ".repeat(100_000));
+        assert!(matches!(
+            Config::parse(Path::new("c"), &text),
+            Err(ConfigError::Parse { .. })
+        ));
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! wrs-token configuration: where the file lives, what a profile is, and
 //! how the file is read (with errors that name file, line and key) and
-//! written (atomically, 0600).
+//! written (atomically, 0600), and how any small file a user names is read
+//! ([`read_regular_file`]: regular files only, at most [`MAX_FILE_BYTES`]).
 //!
 //! Shared by the thin client (`wrs-token profile …`) and the daemon, so it
 //! is synchronous and small. Secrets are never part of the configuration: a
@@ -11,6 +12,7 @@
 mod file;
 mod paths;
 mod profile;
+mod small_file;
 
 pub use file::{Config, ConfigError};
 pub use paths::{CONFIG_ENV, Paths};
@@ -18,3 +20,4 @@ pub use profile::{
     ClientAuth, DEFAULT_KEEP_WARM_SECS, DEFAULT_KEEPALIVE_SECS, Grant, MIN_KEEPALIVE_SECS, Profile,
     ProfileError, RedirectMode, StoreKind, validate_profile_name,
 };
+pub use small_file::{MAX_FILE_BYTES, read_regular_file};

@@ -6,7 +6,7 @@ use url::Url;
 use wrs_proto::Secret;
 
 use crate::discovery::same_issuer;
-use crate::error::{ErrorCode, OAuthError, sanitize};
+use crate::error::{ErrorCode, OAuthError, sanitize, server_text};
 use crate::pkce::{Pkce, random_state};
 
 /// What to ask for in an authorization request.
@@ -147,7 +147,7 @@ impl PendingAuthorization {
                 description: params
                     .error_description
                     .as_deref()
-                    .map(|d| sanitize(d, 300)),
+                    .map(|d| server_text(d, 300)),
             });
         }
         match &params.code {
@@ -369,6 +369,24 @@ mod tests {
                 description: None
             })
         ));
+    }
+
+    #[test]
+    fn an_error_redirect_description_holding_a_token_is_withheld() {
+        let p = pending(false);
+        let input = format!(
+            "error=invalid_request&error_description=code+SplxlOBeZQQYbYS6WxSbIA+already+used&state={}",
+            p.state()
+        );
+        let err = p.parse_pasted(&input).unwrap_err();
+        assert!(!err.to_string().contains("SplxlOBe"), "{err}");
+        match err {
+            OAuthError::Authorization { code, description } => {
+                assert_eq!(code, ErrorCode::InvalidRequest);
+                assert_eq!(description.as_deref(), Some(crate::redact::WITHHELD));
+            }
+            other => panic!("unexpected {other:?}"),
+        }
     }
 
     #[test]

@@ -5,7 +5,7 @@
 use serde::Deserialize;
 use url::Url;
 
-use crate::error::OAuthError;
+use crate::error::{OAuthError, sanitize};
 use crate::http::{HttpClient, check_endpoint};
 use crate::provider::{Endpoints, parse_url};
 
@@ -132,9 +132,11 @@ pub async fn discover(http: &HttpClient, issuer: &str) -> Result<ProviderMetadat
             }
         })?;
         if !same_issuer(&metadata.issuer, issuer) {
+            // The document's issuer can be up to a whole body long and hold
+            // control characters: cut and clean it like any server text.
             return Err(OAuthError::IssuerMismatch {
                 expected: issuer.to_owned(),
-                got: metadata.issuer,
+                got: sanitize(&metadata.issuer, 200),
             });
         }
         if let Some(methods) = &metadata.code_challenge_methods_supported

@@ -2,13 +2,17 @@
 //! can decide between "log in again", "fix the configuration" and "retry
 //! later" without reading strings.
 //!
-//! No variant ever carries a token: server descriptions are cut short and
-//! stripped of control characters, body snippets are shown only for bodies
-//! that are not JSON and do not mention a token.
+//! No variant ever carries a token: what server text may appear in one is
+//! decided in one place, the private `redact` module (server text with a
+//! token-like string in it is withheld; the rest is cut short and cleaned).
 
 use std::error::Error as StdError;
 use std::fmt;
 use std::time::Duration;
+
+// The redaction rule's home is `redact`; these are re-exported for the
+// modules that have always found them here.
+pub(crate) use crate::redact::{sanitize, server_text, snippet};
 
 /// An RFC 6749 (5.2, 4.1.2.1) or RFC 8628 (3.5) `error` code.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -64,7 +68,7 @@ impl ErrorCode {
             "authorization_pending" => ErrorCode::AuthorizationPending,
             "slow_down" => ErrorCode::SlowDown,
             "expired_token" => ErrorCode::ExpiredToken,
-            other => ErrorCode::Other(sanitize(other, 64)),
+            other => ErrorCode::Other(server_text(other, 64)),
         }
     }
 
@@ -119,7 +123,8 @@ pub enum OAuthError {
     Server {
         /// The `error` code.
         code: ErrorCode,
-        /// The `error_description`, shortened and cleaned.
+        /// The `error_description`, shortened and cleaned; a notice instead
+        /// when it contained a token-like string.
         description: Option<String>,
         /// The HTTP status of the answer.
         status: u16,
@@ -135,7 +140,8 @@ pub enum OAuthError {
     Authorization {
         /// The `error` code from the redirect.
         code: ErrorCode,
-        /// The `error_description` from the redirect, shortened and cleaned.
+        /// The `error_description` from the redirect, shortened and cleaned;
+        /// a notice instead when it contained a token-like string.
         description: Option<String>,
     },
     /// An HTTP status we cannot act on (5xx, 429, or a 4xx without an OAuth
@@ -274,38 +280,6 @@ fn retry_after_text(retry_after: &Option<Duration>) -> String {
     }
 }
 
-/// Keeps at most `max` characters, replacing control characters, so that a
-/// server's text cannot garble a terminal or a log line.
-pub(crate) fn sanitize(text: &str, max: usize) -> String {
-    let mut out: String = text
-        .chars()
-        .take(max)
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect();
-    if text.chars().count() > max {
-        out.push('…');
-    }
-    out
-}
-
-/// A short, secret-free start of a body for error messages: empty for
-/// anything that looks like JSON (it may hold tokens) or mentions a token.
-pub(crate) fn snippet(body: &[u8]) -> String {
-    let text = String::from_utf8_lossy(&body[..body.len().min(400)]);
-    let trimmed = text.trim_start();
-    if trimmed.starts_with('{') || trimmed.starts_with('[') {
-        return String::new();
-    }
-    let lower = text.to_ascii_lowercase();
-    if ["token", "device_code", "secret", "code="]
-        .iter()
-        .any(|w| lower.contains(w))
-    {
-        return "<withheld: the body mentions a token>".to_owned();
-    }
-    sanitize(trimmed, 100)
-}
-
 /// Maps a reqwest error to ours, naming a TLS trust failure plainly.
 pub(crate) fn from_reqwest(err: &reqwest::Error) -> OAuthError {
     if err.is_timeout() {
@@ -414,18 +388,6 @@ mod tests {
         assert!(OAuthError::Network("refused".into()).is_transient());
         assert!(!OAuthError::StateMismatch.is_transient());
         assert!(server("invalid_grant", 400).is_login_required());
-    }
-
-    #[test]
-    fn snippet_never_echoes_json_or_tokens() {
-        assert_eq!(snippet(br#"{"access_token":"abc"}"#), "");
-        assert_eq!(snippet(b"  [1,2]"), "");
-        assert!(!snippet(b"access_token=abc&token_type=bearer").contains("abc"));
-        assert_eq!(
-            snippet(b"<html>\n<title>Sign in</title>"),
-            "<html> <title>Sign in</title>"
-        );
-        assert_eq!(snippet("x".repeat(300).as_bytes()).chars().count(), 101);
     }
 
     #[test]

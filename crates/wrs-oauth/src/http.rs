@@ -42,11 +42,14 @@ impl Default for HttpConfig {
 }
 
 impl HttpConfig {
-    /// Reads an extra CA bundle (PEM) from a file.
+    /// Reads an extra CA bundle (PEM) from a file: a regular file of at
+    /// most [`wrs_config::MAX_FILE_BYTES`], like the configuration that
+    /// names it, so a FIFO or a device there fails at once instead of
+    /// hanging or exhausting the daemon.
     pub fn with_ca_file(mut self, path: &Path) -> Result<Self, OAuthError> {
-        let pem = std::fs::read(path).map_err(|e| {
-            OAuthError::Config(format!("cannot read CA file {}: {e}", path.display()))
-        })?;
+        // The error names the file.
+        let pem = wrs_config::read_regular_file(path, wrs_config::MAX_FILE_BYTES)
+            .map_err(|e| OAuthError::Config(format!("cannot read the CA file {e}")))?;
         check_pem(&pem)
             .map_err(|e| OAuthError::Config(format!("CA file {}: {e}", path.display())))?;
         self.extra_ca_pem = Some(pem);
@@ -71,11 +74,18 @@ pub struct HttpClient {
 }
 
 /// An answer read in full (up to the cap).
+///
+/// Public so the fuzz checks (`crates/wrs-fuzz-checks`) can build one from
+/// arbitrary bytes; only this crate produces it from the network.
 #[derive(Debug)]
-pub(crate) struct HttpResponse {
+pub struct HttpResponse {
+    /// The HTTP status.
     pub status: u16,
+    /// The `Content-Type` header, sanitized, or `(none)`.
     pub content_type: String,
+    /// The `Retry-After` header in seconds, if present.
     pub retry_after: Option<Duration>,
+    /// The body, at most the configured cap.
     pub body: Vec<u8>,
 }
 
@@ -176,6 +186,17 @@ impl HttpResponse {
         }
     }
 
+    /// An [`OAuthError::InvalidResponse`] for this answer that never shows
+    /// the body, for a reason found inside a token.
+    pub(crate) fn invalid_without_body(&self, reason: impl Into<String>) -> OAuthError {
+        OAuthError::InvalidResponse {
+            reason: reason.into(),
+            status: self.status,
+            content_type: self.content_type.clone(),
+            snippet: String::new(),
+        }
+    }
+
     /// The error for a non-success answer: an RFC 6749 error body becomes
     /// [`OAuthError::Server`], anything else [`OAuthError::Http`].
     pub(crate) fn error(&self) -> OAuthError {
@@ -208,10 +229,12 @@ impl HttpResponse {
     pub(crate) fn oauth_error(&self) -> Option<OAuthError> {
         let value = self.json()?;
         let code = value.get("error")?.as_str()?;
+        // `error_uri` is not kept: nothing shows it, and a URL is where a
+        // server would put a token.
         let description = value
             .get("error_description")
             .and_then(|d| d.as_str())
-            .map(|d| crate::error::sanitize(d, 300));
+            .map(|d| crate::error::server_text(d, 300));
         Some(OAuthError::Server {
             code: crate::ErrorCode::parse(code),
             description,
@@ -282,6 +305,28 @@ mod tests {
     }
 
     #[test]
+    fn an_error_description_holding_a_token_is_withheld() {
+        let r = response(
+            400,
+            "application/json",
+            r#"{"error":"invalid_grant","error_description":"refresh token wrsrt_2YotnFZFEjr1zCsicMWpAA is revoked","error_uri":"https://idp.example.com/e?t=wrsrt_2YotnFZFEjr1zCsicMWpAA"}"#,
+        );
+        let err = r.error();
+        let text = err.to_string();
+        assert!(!text.contains("2YotnFZF"), "{text}");
+        assert!(!format!("{err:?}").contains("2YotnFZF"));
+        assert!(text.contains("withheld"), "{text}");
+        assert!(err.is_login_required(), "the code survives: {err:?}");
+        // A plain description is kept.
+        let r = response(
+            400,
+            "application/json",
+            r#"{"error":"invalid_grant","error_description":"refresh token revoked"}"#,
+        );
+        assert!(r.error().to_string().ends_with(": refresh token revoked"));
+    }
+
+    #[test]
     fn html_error_page_becomes_http_with_snippet() {
         let r = response(502, "text/html", "<html>Bad gateway</html>");
         let err = r.error();
@@ -311,6 +356,31 @@ mod tests {
             check_endpoint("token endpoint", &bad),
             Err(OAuthError::Config(_))
         ));
+    }
+
+    #[test]
+    fn ca_file_must_be_a_small_regular_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let message = |path: &Path| match HttpConfig::default().with_ca_file(path) {
+            Err(OAuthError::Config(m)) => m,
+            other => panic!("expected a config error, got {other:?}"),
+        };
+        let m = message(dir.path());
+        assert!(m.contains("directory"), "{m}");
+        assert!(m.contains(&dir.path().display().to_string()), "{m}");
+        let big = dir.path().join("big.pem");
+        std::fs::write(&big, vec![b'-'; 2 * 1024 * 1024]).unwrap();
+        let m = message(&big);
+        assert!(m.contains("larger than 1 MiB"), "{m}");
+        #[cfg(unix)]
+        {
+            let zero = dir.path().join("zero.pem");
+            std::os::unix::fs::symlink("/dev/zero", &zero).unwrap();
+            let m = message(&zero);
+            assert!(m.contains("not a regular file"), "{m}");
+        }
+        let m = message(&dir.path().join("missing.pem"));
+        assert!(m.contains("missing.pem"), "{m}");
     }
 
     #[test]

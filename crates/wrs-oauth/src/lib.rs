@@ -13,6 +13,8 @@
 //! - [`token`], [`device`], [`revoke`], [`introspect`]: the back channel:
 //!   code exchange, refresh, client credentials, RFC 8628 device flow,
 //!   RFC 7009 revocation, RFC 7662 introspection.
+//! - [`lifetime`]: how long a token lives ([`TokenResponse::lifetime`]),
+//!   also when the server sends no `expires_in`.
 //! - [`error`]: [`OAuthError`], typed so the caller can tell "log in again"
 //!   from "fix the configuration" from "retry later".
 //!
@@ -44,9 +46,11 @@ pub mod discovery;
 pub mod error;
 pub mod http;
 pub mod introspect;
+pub mod lifetime;
 pub mod loopback;
 pub mod pkce;
 pub mod provider;
+mod redact;
 pub mod revoke;
 pub mod token;
 

@@ -1,5 +1,6 @@
 //! The token endpoint: code exchange, refresh and client credentials, and
-//! the defensive parsing of its answers.
+//! the defensive parsing of its answers, down to the syntax of the access
+//! token. How long a token lives is [`crate::lifetime`]'s business.
 
 use std::time::{Duration, SystemTime};
 
@@ -8,25 +9,33 @@ use wrs_proto::Secret;
 
 use crate::authorize::{AuthorizationCode, PendingAuthorization};
 use crate::client::OAuthClient;
-use crate::error::{OAuthError, sanitize};
+use crate::error::{OAuthError, server_text};
 use crate::http::HttpResponse;
 
 /// A successful token response.
 ///
-/// `expires_at` counts from the moment the request was *sent* (not
-/// received), on the wall clock, so it stays right across suspend.
+/// Expiry counts from the moment the request was *sent* (not received), on
+/// the wall clock, so it stays right across suspend: use
+/// [`TokenResponse::lifetime`], which also covers a missing `expires_in`.
+///
+/// The access token always fits RFC 6750's `b64token` syntax (see
+/// [`is_b64token`]): responses with any other access token are refused, so
+/// no header, environment variable or JSON output built from it can be
+/// broken open by a line break or a space in it.
 #[derive(Debug, Clone)]
 pub struct TokenResponse {
-    /// The access token.
+    /// The access token; always a `b64token`.
     pub access_token: Secret,
     /// The token type, normalised: always `"Bearer"` (others are rejected).
     pub token_type: String,
     /// `expires_in`, if the server sent it (number or numeric string).
+    /// Prefer [`TokenResponse::lifetime`], which has the rule for when it is
+    /// missing.
     pub expires_in: Option<Duration>,
     /// When the request was sent.
     pub sent_at: SystemTime,
-    /// `sent_at + expires_in`; `None` when the server sent no `expires_in`
-    /// (the caller picks a default).
+    /// `sent_at + expires_in`; `None` when the server sent no `expires_in`.
+    /// Prefer `sent_at + lifetime(sent_at)`, which is never `None`.
     pub expires_at: Option<SystemTime>,
     /// A new refresh token. On refresh, `None` means the server did not
     /// rotate it: the caller keeps using the old one.
@@ -35,6 +44,41 @@ pub struct TokenResponse {
     pub scope: Option<String>,
     /// The OpenID Connect ID token, if any (not validated here).
     pub id_token: Option<Secret>,
+}
+
+/// Whether `token` fits RFC 6750's `b64token`, the syntax of a bearer token
+/// in an `Authorization` header: `1*( ALPHA / DIGIT / "-" / "." / "_" / "~"
+/// / "+" / "/" ) *"="`. Anything else (a CR/LF, a space, a quote, non-ASCII)
+/// could break out of a header line or a shell word when the token is
+/// printed, so a token response carrying one is refused.
+pub fn is_b64token(token: &str) -> bool {
+    let body = token.trim_end_matches('=');
+    !body.is_empty() && body.chars().all(is_b64token_char)
+}
+
+/// The characters of a `b64token` before its `=` padding.
+pub(crate) fn is_b64token_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_' | '~' | '+' | '/')
+}
+
+/// What is wrong with a token that is not a `b64token`, without showing it:
+/// the kind of its first offending character only.
+fn describe_non_b64token(token: &str) -> String {
+    let body = token.trim_end_matches('=');
+    let Some(bad) = body.chars().find(|c| !is_b64token_char(*c)) else {
+        return "is empty or only `=` padding".to_owned();
+    };
+    let what = match bad {
+        '\r' | '\n' => "a line break (CR/LF)".to_owned(),
+        c if c.is_control() => "a control character".to_owned(),
+        ' ' => "whitespace".to_owned(),
+        c if !c.is_ascii() => "a non-ASCII character".to_owned(),
+        '=' => "`=` before its end".to_owned(),
+        // A single ASCII punctuation character tells the server's admin what
+        // to look for and nothing about the token.
+        c => format!("the character `{c}`"),
+    };
+    format!("contains {what}")
 }
 
 impl OAuthClient {
@@ -115,7 +159,7 @@ pub(crate) fn push_scope_and_resource(
 /// Parses a token endpoint answer: an RFC 6749 error body (whatever the
 /// status) is [`OAuthError::Server`]; another non-2xx is [`OAuthError::Http`];
 /// a 2xx must be a JSON object with `access_token` and a bearer `token_type`.
-pub(crate) fn parse_token_response(
+pub fn parse_token_response(
     response: &HttpResponse,
     sent_at: SystemTime,
 ) -> Result<TokenResponse, OAuthError> {
@@ -136,11 +180,23 @@ pub(crate) fn parse_token_response(
     if access_token.is_empty() {
         return Err(response.invalid("`access_token` is empty"));
     }
+    // Checked here, where every grant's answer passes (code, refresh, client
+    // credentials, device), so nothing downstream ever holds a token that
+    // could inject a header line or an environment entry. A server error
+    // like a proxy page: `is_transient`, so the daemon retries with backoff.
+    if !is_b64token(access_token.expose()) {
+        return Err(response.invalid_without_body(format!(
+            "`access_token` {} (a bearer token must fit RFC 6750's b64token syntax); the token is not shown",
+            describe_non_b64token(access_token.expose())
+        )));
+    }
     let token_type = required_string(response, &body, "token_type")?;
+    // Exactly `bearer` in any case: stricter than `b64token`, so the type
+    // cannot carry a line break either, and it is output as "Bearer".
     if !token_type.expose().eq_ignore_ascii_case("bearer") {
         return Err(response.invalid(format!(
             "unsupported token_type {:?} (only Bearer is supported)",
-            sanitize(token_type.expose(), 20)
+            server_text(token_type.expose(), 20)
         )));
     }
     let expires_in = seconds_field(response, &body, "expires_in")?;
@@ -356,6 +412,112 @@ mod tests {
         for secret in ["AT-SECRET", "RT-SECRET", "ID-SECRET"] {
             assert!(!debug.contains(secret), "{debug}");
         }
+    }
+
+    #[test]
+    fn b64token_syntax_follows_rfc_6750() {
+        for good in [
+            "a",
+            "wrsat_2YotnFZFEjr1zCsicMWpAA",
+            "a-b.c_d~e+f/g",
+            "abc=",
+            "abc==",
+            "eyJhbGciOiJub25lIn0.eyJleHAiOjF9.",
+        ] {
+            assert!(is_b64token(good), "{good:?}");
+        }
+        for bad in [
+            "",
+            "=",
+            "==",
+            "a=b",
+            "a b",
+            "a\tb",
+            "a\r\nb",
+            "a\nb",
+            "a\0b",
+            "caf\u{e9}",
+            "a:b",
+            "a\"b",
+            "a,b",
+            "a;b",
+            "a%0Ab",
+            " ab",
+            "ab ",
+        ] {
+            assert!(!is_b64token(bad), "{bad:?}");
+        }
+    }
+
+    /// Regression: a CR/LF in an access token turned `wrs-token header`
+    /// into a header injection. Such a token never leaves this crate.
+    #[test]
+    fn access_tokens_outside_b64token_are_a_server_error_that_never_shows_them() {
+        for (token, what) in [
+            ("SECRETAT\r\nX-Injected: 1", "line break"),
+            ("SECRETAT\nX", "line break"),
+            ("SECRET AT", "whitespace"),
+            ("SECRET\tAT", "control character"),
+            ("SECRET\u{0}AT", "control character"),
+            ("SECRET\u{e9}AT", "non-ASCII"),
+            ("SECRET\u{2028}AT", "non-ASCII"),
+            ("SECRET=AT", "`=` before its end"),
+            ("SECRET\"AT", "the character `\"`"),
+            ("====", "only `=` padding"),
+        ] {
+            let body = serde_json::json!({"access_token": token, "token_type": "Bearer"});
+            let err = parse(&body.to_string()).unwrap_err();
+            assert!(
+                err.is_transient(),
+                "a bad server answer is retried: {err:?}"
+            );
+            let text = err.to_string();
+            let debug = format!("{err:?}");
+            assert!(text.contains("b64token"), "{text}");
+            assert!(text.contains(what), "{token:?}: {text}");
+            for shown in [&text, &debug] {
+                assert!(!shown.contains("SECRET"), "{shown}");
+                assert!(!shown.contains('\n') && !shown.contains('\r'), "{shown}");
+            }
+            match err {
+                OAuthError::InvalidResponse { snippet, .. } => assert_eq!(snippet, ""),
+                other => panic!("{other:?}"),
+            }
+        }
+        // Empty stays its own, clearer message.
+        let err = parse(r#"{"access_token":"","token_type":"Bearer"}"#).unwrap_err();
+        assert!(reason(err).contains("`access_token` is empty"));
+    }
+
+    #[test]
+    fn a_token_type_with_a_line_break_is_refused_without_echoing_it() {
+        let body =
+            serde_json::json!({"access_token": "at", "token_type": "Bearer\r\nX-Injected: 1"});
+        let text = parse(&body.to_string()).unwrap_err().to_string();
+        assert!(text.contains("unsupported token_type"), "{text}");
+        assert!(!text.contains('\r') && !text.contains('\n'), "{text}");
+        let body =
+            serde_json::json!({"access_token": "at", "token_type": "2YotnFZFEjr1zCsicMWpAA"});
+        let text = parse(&body.to_string()).unwrap_err().to_string();
+        assert!(
+            !text.contains("2YotnFZF"),
+            "a token in the wrong field: {text}"
+        );
+    }
+
+    #[test]
+    fn a_jwt_access_token_is_accepted_and_its_exp_read() {
+        use base64::Engine as _;
+        use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let token = format!(
+            "{}.{}.sig",
+            URL_SAFE_NO_PAD.encode(r#"{"alg":"RS256"}"#),
+            URL_SAFE_NO_PAD.encode(r#"{"exp":6}"#)
+        );
+        let body = serde_json::json!({"access_token": token, "token_type": "Bearer"});
+        let t = parse(&body.to_string()).unwrap();
+        assert_eq!(t.expires_in, None);
+        assert_eq!(t.lifetime(t.sent_at), Duration::from_secs(6));
     }
 
     #[test]

@@ -142,13 +142,14 @@ pub fn encode_json<T: Serialize>(msg: &T) -> Result<Vec<u8>, WireError> {
 /// Decodes one JSON line (a trailing `\n` or `\r\n` is allowed).
 pub fn decode_json<T: DeserializeOwned>(line: &[u8]) -> Result<T, WireError> {
     let text = std::str::from_utf8(line).map_err(|_| WireError::InvalidUtf8)?;
-    if text.len() > MAX_FRAME_LEN + 2 {
+    // The cap is on the message; its line end is not part of it.
+    let message = text.trim_end_matches(['\n', '\r']);
+    if message.len() > MAX_FRAME_LEN {
         return Err(WireError::TooLarge {
-            len: text.len() as u64,
+            len: message.len() as u64,
         });
     }
-    serde_json::from_str(text.trim_end_matches(['\n', '\r']))
-        .map_err(|e| WireError::InvalidJson(e.to_string()))
+    serde_json::from_str(message).map_err(|e| WireError::InvalidJson(e.to_string()))
 }
 
 /// Decodes a request body in either mode, checking the protocol version

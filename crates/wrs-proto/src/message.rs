@@ -430,8 +430,8 @@ pub enum ErrorKind {
     Network,
     /// Client and daemon speak different protocol versions.
     VersionMismatch,
-    /// The daemon is at its connection limit or a conflicting operation
-    /// (another login for the profile) is under way.
+    /// A conflicting operation (another login for the profile) is under
+    /// way. (A daemon at its connection limit answers [`ErrorKind::DaemonBusy`].)
     Busy,
     /// The request could not be decoded.
     BadRequest,
@@ -443,4 +443,7 @@ pub enum ErrorKind {
     LoginFailed,
     /// A bug in the daemon.
     Internal,
+    /// The daemon is serving as many connections as it will at once and
+    /// did not read this request: connect again shortly and repeat it.
+    DaemonBusy,
 }

@@ -5,6 +5,7 @@
 pub mod integrations;
 pub mod ops;
 pub mod profile;
+pub mod profile_name;
 
 use std::path::PathBuf;
 
@@ -16,6 +17,7 @@ pub use profile::{
     AuthArg, GrantArg, ProfileAddArgs, ProfileCommand, ProfileListArgs, ProfileRemoveArgs,
     ProfileSetDefaultArgs, ProfileSetSecretArgs, ProfileShowArgs, StoreArg,
 };
+pub use profile_name::{PROFILE_ENV, ProfileNameParser};
 
 /// Default for `login --timeout`: how long to wait for the user.
 pub const DEFAULT_LOGIN_TIMEOUT_SECS: u64 = 300;
@@ -29,7 +31,8 @@ Exit codes:
   2  usage error (bad arguments)
   3  login required: run `wrs-token login <profile>`
   4  daemon unreachable (not running with autostart off, failed to start,
-     timed out, or speaks another protocol version)
+     timed out, speaks another protocol version, or the socket's directory
+     or listener belongs to another user: then nothing is sent)
   5  authorization server or network error
 
 Environment:
@@ -188,7 +191,13 @@ pub enum Command {
 pub struct TokenArgs {
     /// Profile name (default: $WRS_TOKEN_PROFILE, then the daemon's default
     /// profile).
-    #[arg(short, long, value_name = "NAME", env = "WRS_TOKEN_PROFILE")]
+    #[arg(
+        short,
+        long,
+        value_name = "NAME",
+        env = PROFILE_ENV,
+        value_parser = ProfileNameParser::optional()
+    )]
     pub profile: Option<String>,
 
     /// The token should stay valid at least this many seconds [default:
@@ -253,11 +262,17 @@ pub struct StatusArgs {
 pub struct ProfileChoice {
     /// The profile (default: -p, then $WRS_TOKEN_PROFILE, then the default
     /// or only profile).
-    #[arg(value_name = "NAME")]
+    #[arg(value_name = "NAME", value_parser = ProfileNameParser::optional())]
     pub name: Option<String>,
 
     /// The profile, as for `print` (NAME wins when both are given).
-    #[arg(short, long, value_name = "NAME", env = "WRS_TOKEN_PROFILE")]
+    #[arg(
+        short,
+        long,
+        value_name = "NAME",
+        env = PROFILE_ENV,
+        value_parser = ProfileNameParser::optional()
+    )]
     pub profile: Option<String>,
 }
 
@@ -425,10 +440,7 @@ mod tests {
             .get_arguments()
             .find(|a| a.get_id() == "profile")
             .unwrap();
-        assert_eq!(
-            profile.get_env(),
-            Some(std::ffi::OsStr::new("WRS_TOKEN_PROFILE"))
-        );
+        assert_eq!(profile.get_env(), Some(std::ffi::OsStr::new(PROFILE_ENV)));
         let no_autostart = cmd
             .get_arguments()
             .find(|a| a.get_id() == "no_autostart")

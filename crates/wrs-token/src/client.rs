@@ -4,7 +4,7 @@
 //! lives in one place.
 //!
 //! ```no_run
-//! use std::time::Duration;
+//! use std::time::{Duration, Instant};
 //! use wrs_proto::endpoint::Endpoint;
 //! use wrs_token::client::Client;
 //!
@@ -15,10 +15,11 @@
 
 mod account;
 pub mod autostart;
+pub mod trust;
 
 use std::io;
 use std::path::PathBuf;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use interprocess::ConnectWaitMode;
 use interprocess::local_socket::prelude::*;
@@ -26,11 +27,13 @@ use interprocess::local_socket::{ConnectOptions, GenericFilePath, Stream};
 use wrs_proto::endpoint::{Endpoint, EndpointError};
 use wrs_proto::frame::{read_frame, write_frame};
 use wrs_proto::{
-    ErrorResponse, Request, RequestEnvelope, Response, StatusReport, TokenReply, WireError,
+    ErrorKind, ErrorResponse, Request, RequestEnvelope, Response, StatusReport, TokenReply,
+    WireError,
 };
 
 pub use account::{LoggedIn, LoggedOut, LoginProgress, LoginStart};
 pub use autostart::StartError;
+pub use trust::Distrust;
 
 /// How long `connect` may wait for the daemon to accept (a full backlog).
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
@@ -54,6 +57,9 @@ pub const STORE_TIMEOUT: Duration = Duration::from_secs(30);
 /// The environment variable with the caller's default minimum validity
 /// (seconds), sent along with every token request.
 pub const MIN_TTL_ENV: &str = "WRS_TOKEN_MIN_TTL";
+
+/// How long a request is retried while the daemon says it is busy.
+pub const BUSY_RETRY_FOR: Duration = Duration::from_secs(3);
 
 /// Added to a [`Request::LoginWait`]'s own wait for the round trip bound.
 pub const LOGIN_WAIT_MARGIN: Duration = Duration::from_secs(10);
@@ -81,6 +87,15 @@ pub enum ClientError {
     /// Starting the daemon failed.
     #[error(transparent)]
     Start(#[from] StartError),
+    /// The socket's directory or the process listening on the socket is
+    /// not ours (see [`trust`]): nothing was sent, nothing started.
+    #[error("refusing to use the daemon socket {}: {reason}; nothing was sent", socket.display())]
+    Untrusted {
+        /// The socket.
+        socket: PathBuf,
+        /// What is not ours.
+        reason: Distrust,
+    },
     /// The daemon accepted the connection but did not answer in time.
     #[error("the daemon did not answer within {} s", timeout.as_secs())]
     Timeout {
@@ -153,9 +168,9 @@ impl Connection {
         }
     }
 
-    /// The daemon's process id, where the OS tells it and the daemon runs
-    /// as the same user as we do (used to stop a daemon that no longer
-    /// understands our requests).
+    /// The daemon's process id, where the OS tells it (used to stop a
+    /// daemon that no longer understands our requests). The daemon runs as
+    /// our user: [`try_connect`] checked.
     pub fn peer_pid(&self) -> Option<u32> {
         platform::peer_pid(&self.stream)
     }
@@ -177,7 +192,18 @@ fn wire_error(e: WireError, timeout: Duration) -> ClientError {
 
 /// Connects to the socket once, without starting anything. `Ok(None)`
 /// means nobody listens there (no socket, or a stale one).
+///
+/// Every connection to the daemon comes through here, so this is where the
+/// client makes sure it talks to its own daemon before it sends a byte (see
+/// [`trust`]): the socket's directory is checked before connecting, the
+/// listener's uid after. Either failing is [`ClientError::Untrusted`]; a
+/// directory that fails also keeps autostart from starting a daemon there.
 pub fn try_connect(endpoint: &Endpoint) -> Result<Option<Connection>, ClientError> {
+    let untrusted = |reason| ClientError::Untrusted {
+        socket: endpoint.socket.clone(),
+        reason,
+    };
+    trust::check_directory(&endpoint.socket).map_err(untrusted)?;
     let connect_error = |source| ClientError::Connect {
         socket: endpoint.socket.clone(),
         source,
@@ -192,7 +218,12 @@ pub fn try_connect(endpoint: &Endpoint) -> Result<Option<Connection>, ClientErro
         .wait_mode(ConnectWaitMode::Timeout(CONNECT_TIMEOUT))
         .connect_sync()
     {
-        Ok(stream) => Ok(Some(Connection { stream })),
+        Ok(stream) => {
+            // Dropping the stream unused closes it: the listener saw a
+            // connection, never a byte.
+            trust::check_peer(&stream).map_err(untrusted)?;
+            Ok(Some(Connection { stream }))
+        }
         Err(e) if nobody_listens(&e) => Ok(None),
         Err(e) => Err(connect_error(e)),
     }
@@ -256,8 +287,29 @@ impl Client {
     }
 
     /// One request, one response.
+    ///
+    /// A daemon serving as many connections as it will at once answers
+    /// "busy" without reading the request, or closes a connection beyond
+    /// that at once: both are retried for up to [`BUSY_RETRY_FOR`], with a
+    /// growing, jittered pause (a burst of parallel calls spreads out). A
+    /// closed connection is retried only for requests that are safe to
+    /// repeat, since the daemon may have acted on it.
     pub fn request(&self, request: Request, timeout: Duration) -> Result<Response, ClientError> {
-        self.connect()?.call(request, timeout)
+        let started = Instant::now();
+        let mut pause = Duration::from_millis(20);
+        loop {
+            let outcome = self.connect()?.call(request.clone(), timeout);
+            let retry = match &outcome {
+                Err(ClientError::Daemon(e)) => e.kind == ErrorKind::DaemonBusy,
+                Err(ClientError::NoAnswer) => is_repeatable(&request),
+                _ => false,
+            };
+            if !retry || started.elapsed() + pause > BUSY_RETRY_FOR {
+                return outcome;
+            }
+            std::thread::sleep(pause.mul_f64(rand_unit() + 0.5));
+            pause = (pause * 2).min(Duration::from_millis(250));
+        }
     }
 
     /// A token for `profile` (the daemon's default when `None`) that should
@@ -284,6 +336,30 @@ impl Client {
     pub fn status(&self) -> Result<StatusReport, ClientError> {
         status_of(self.connect()?)
     }
+}
+
+/// Whether sending `request` twice does no harm (the daemon may have acted
+/// on one whose connection closed without an answer).
+fn is_repeatable(request: &Request) -> bool {
+    matches!(
+        request,
+        Request::GetToken { .. }
+            | Request::Status {}
+            | Request::Invalidate { .. }
+            | Request::ListProfiles {}
+            | Request::LoginWait { .. }
+    )
+}
+
+/// A number in [0, 1) that differs between processes and calls: enough to
+/// keep parallel clients from retrying in step, no generator needed.
+fn rand_unit() -> f64 {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    let mixed = (u64::from(nanos) ^ u64::from(std::process::id()).rotate_left(17))
+        .wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    (mixed >> 11) as f64 / (1u64 << 53) as f64
 }
 
 /// The caller's [`MIN_TTL_ENV`], if set (an empty value counts as unset).
@@ -345,11 +421,9 @@ mod platform {
     use interprocess::local_socket::traits::StreamCommon as _;
 
     pub(super) fn peer_pid(stream: &Stream) -> Option<u32> {
+        // Only a process of our own user is ours to signal: every
+        // `Connection` passed `trust::check_peer` in `try_connect`.
         let creds = stream.peer_creds().ok()?;
-        // Only a process of our own user is ours to signal.
-        if creds.euid()? != rustix::process::geteuid().as_raw() {
-            return None;
-        }
         u32::try_from(creds.pid()?).ok()
     }
 }

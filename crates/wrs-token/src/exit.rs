@@ -9,7 +9,7 @@
 //! | 1 | any other failure |
 //! | 2 | usage error (clap's own code for bad arguments) |
 //! | 3 | login required: run `wrs-token login <profile>` |
-//! | 4 | daemon unreachable: not running with autostart off, failed to start, timed out, or speaks another protocol version |
+//! | 4 | daemon unreachable: not running with autostart off, failed to start, timed out, speaks another protocol version, or the socket is not trusted (its directory or its listener belongs to someone else) |
 //! | 5 | the authorization server refused, or could not be reached |
 
 use std::fmt;
@@ -47,7 +47,7 @@ impl Exit {
     pub fn for_kind(kind: ErrorKind) -> Exit {
         match kind {
             ErrorKind::LoginRequired => Exit::LoginRequired,
-            ErrorKind::VersionMismatch => Exit::DaemonUnreachable,
+            ErrorKind::VersionMismatch | ErrorKind::DaemonBusy => Exit::DaemonUnreachable,
             ErrorKind::AuthorizationServer | ErrorKind::Network => Exit::AuthorizationServer,
             ErrorKind::UnknownProfile
             | ErrorKind::NoProfile
@@ -178,6 +178,7 @@ impl From<ClientError> for Failure {
             ClientError::Connect { .. } => {
                 unreachable("check the socket's owner and permissions, or set --socket")
             }
+            ClientError::Untrusted { socket, reason } => unreachable(&reason.hint(socket)),
             ClientError::Start(StartError::NotFound { .. }) => {
                 unreachable("install wrs-tokend beside wrs-token or on PATH, or set WRS_TOKEND")
             }
@@ -222,7 +223,7 @@ pub(crate) fn one_line(text: &str) -> String {
 mod tests {
     use super::*;
 
-    const ALL_KINDS: [ErrorKind; 12] = [
+    const ALL_KINDS: [ErrorKind; 13] = [
         ErrorKind::LoginRequired,
         ErrorKind::UnknownProfile,
         ErrorKind::NoProfile,
@@ -235,6 +236,7 @@ mod tests {
         ErrorKind::Store,
         ErrorKind::LoginFailed,
         ErrorKind::Internal,
+        ErrorKind::DaemonBusy,
     ];
 
     #[test]
@@ -242,7 +244,7 @@ mod tests {
         for kind in ALL_KINDS {
             let expected = match kind {
                 ErrorKind::LoginRequired => 3,
-                ErrorKind::VersionMismatch => 4,
+                ErrorKind::VersionMismatch | ErrorKind::DaemonBusy => 4,
                 ErrorKind::AuthorizationServer | ErrorKind::Network => 5,
                 _ => 1,
             };
@@ -344,6 +346,26 @@ mod tests {
             assert_eq!(f.exit, Exit::DaemonUnreachable, "{f:?}");
             assert!(f.hint.is_some(), "{f:?}");
         }
+    }
+
+    #[test]
+    fn an_untrusted_socket_is_exit_4_naming_the_path_with_a_way_out() {
+        let f = Failure::from(ClientError::Untrusted {
+            socket: "/tmp/wrs-token-1000/agent.sock".into(),
+            reason: crate::client::Distrust::ForeignDirectory {
+                dir: "/tmp/wrs-token-1000".into(),
+                owner: 1001,
+                ours: 1000,
+            },
+        });
+        assert_eq!(f.exit, Exit::DaemonUnreachable);
+        assert_eq!(
+            f.message,
+            "refusing to use the daemon socket /tmp/wrs-token-1000/agent.sock: its directory \
+             /tmp/wrs-token-1000 belongs to uid 1001, not to you (uid 1000); nothing was sent"
+        );
+        let hint = f.hint.unwrap_or_default();
+        assert!(hint.contains("XDG_RUNTIME_DIR"), "{hint}");
     }
 
     #[test]

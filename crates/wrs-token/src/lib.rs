@@ -36,7 +36,9 @@
 //!
 //! - [`cli`]: the clap definitions of every command and flag.
 //! - [`client`]: connect, autostart, request → response; reused by every
-//!   command that talks to the daemon.
+//!   command that talks to the daemon. Before it sends a byte it checks
+//!   that the socket's directory and the listening process are the user's
+//!   own ([`client::trust`]).
 //! - [`cmd`]: one module per subcommand.
 //! - [`browser`]: `$BROWSER` and the platform's URL opener.
 //! - [`prompt`]: questions at the terminal, secrets without echo or from stdin.
@@ -52,7 +54,7 @@
 //! | 1 | any other failure |
 //! | 2 | usage error |
 //! | 3 | login required: run `wrs-token login <profile>` |
-//! | 4 | daemon unreachable (not running with autostart off, failed to start, timed out, other protocol version) |
+//! | 4 | daemon unreachable (not running with autostart off, failed to start, timed out, other protocol version, or the socket's directory or listener is not the user's own: nothing is sent then) |
 //! | 5 | authorization server or network error |
 
 pub mod browser;

@@ -176,6 +176,44 @@ fn an_unmet_minimum_is_one_warning_line_and_still_the_token() {
 }
 
 #[test]
+fn a_busy_daemon_is_asked_again_then_reported_as_unreachable() {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    // Busy for the first three requests, then a token.
+    let asked = Arc::new(AtomicU32::new(0));
+    let counter = asked.clone();
+    let daemon = FakeDaemon::start(move |_| {
+        if counter.fetch_add(1, Ordering::SeqCst) < 3 {
+            Reply::Answer(Response::Error(ErrorResponse::new(
+                ErrorKind::DaemonBusy,
+                "the daemon is busy",
+            )))
+        } else {
+            Reply::Answer(token(300))
+        }
+    });
+    let (code, out, _) = run(wrs_token(&daemon.socket).arg("print"));
+    assert_eq!((code, out.as_str()), (0, "eyJ.fake-token\n"));
+    assert_eq!(asked.load(Ordering::SeqCst), 4);
+
+    // Busy for good: given up after the retry window, exit 4.
+    let daemon = FakeDaemon::start(|_| {
+        Reply::Answer(Response::Error(ErrorResponse::new(
+            ErrorKind::DaemonBusy,
+            "the daemon is busy: 64 connections are being answered",
+        )))
+    });
+    let started = Instant::now();
+    let (code, _, err) = run(wrs_token(&daemon.socket).arg("print"));
+    assert_eq!(code, 4, "{err}");
+    assert!(err.contains("busy"), "{err}");
+    let took = started.elapsed();
+    assert!(
+        took >= Duration::from_secs(2) && took < Duration::from_secs(10),
+        "{took:?}"
+    );
+}
+
+#[test]
 fn header_and_print_header_write_the_authorization_line() {
     let daemon = FakeDaemon::start(|_| Reply::Answer(token(300)));
     let (code, out, _) = run(wrs_token(&daemon.socket).arg("header"));

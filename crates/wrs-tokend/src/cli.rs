@@ -47,7 +47,8 @@ pub struct Cli {
     #[arg(long, hide = true, value_name = "MS", default_value_t = 5000)]
     pub io_timeout_ms: u64,
 
-    /// Connections served at once; more wait in the listen backlog.
+    /// Connections served at once; a newer one takes an idle one's slot,
+    /// and when every slot is working it is answered `busy`.
     #[arg(long, hide = true, value_name = "N", default_value_t = 64)]
     pub max_connections: usize,
 

@@ -31,6 +31,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
         self.mode
     }
 
+    /// Waits until the next request's first byte is there, without taking
+    /// it; `false` at a clean end of stream. Cancel-safe: a caller that
+    /// gives up waiting knows no byte of a request was consumed, so the
+    /// client was idle, not halfway through a request.
+    pub async fn wait_for_data(&mut self) -> Result<bool, WireError> {
+        Ok(!self.stream.fill_buf().await?.is_empty())
+    }
+
     /// Reads and decodes the next request. `Ok(None)` is a clean end of
     /// stream between requests.
     pub async fn read_request(&mut self) -> Result<Option<RequestEnvelope>, WireError> {
@@ -205,5 +213,21 @@ mod tests {
         assert!(got[0].as_ref().unwrap_err().contains("middle"), "{got:?}");
         let got = requests_from(&[0, 0]).await;
         assert!(got[0].as_ref().unwrap_err().contains("middle"), "{got:?}");
+    }
+
+    #[tokio::test]
+    async fn waiting_for_data_takes_no_byte_and_sees_the_end_of_stream() {
+        let (mut client, server) = tokio::io::duplex(1024);
+        let mut conn = Connection::new(server);
+        client
+            .write_all(b"{\"version\":2,\"request\":{\"status\":{}}}\n")
+            .await
+            .unwrap();
+        assert!(conn.wait_for_data().await.unwrap());
+        assert!(conn.wait_for_data().await.unwrap(), "nothing was taken");
+        let envelope = conn.read_request().await.unwrap().unwrap();
+        assert_eq!(envelope.request, Request::Status {});
+        drop(client);
+        assert!(!conn.wait_for_data().await.unwrap());
     }
 }

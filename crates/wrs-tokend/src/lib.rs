@@ -27,6 +27,8 @@
 //!   rotation, typed failures.
 //! - [`profiles`]: the loaded configuration, reload with diff.
 //! - [`stores`]: the keyring / file / memory secret stores per profile.
+//! - [`binding`]: a stored secret sealed with the server and client it
+//!   belongs to, so it never travels to another.
 //! - [`clock`]: injected wall-clock time and suspend-proof sleeping.
 //!
 //! Exit codes of the binary: 0 (stopped cleanly, or: background daemon is
@@ -38,6 +40,7 @@
 pub mod activation;
 #[cfg(unix)]
 pub mod background;
+pub mod binding;
 pub mod cli;
 pub mod clock;
 pub mod connection;

@@ -17,12 +17,14 @@
 //!   pages → transient (retried with backoff).
 //!
 //! Expiry counts from the moment the request was sent, on the injected
-//! clock; a server that omits `expires_in` gets [`DEFAULT_LIFETIME`].
+//! clock, for the lifetime [`TokenResponse::lifetime`] gives: `expires_in`,
+//! else a JWT's `exp`, else a short conservative default.
 
 use std::collections::HashMap;
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use tokio::sync::Mutex as AsyncMutex;
 use url::Url;
@@ -34,14 +36,11 @@ use wrs_oauth::{
 use wrs_proto::Secret;
 use wrs_store::SecretKind;
 
+use crate::binding::{self, Opened, Owner};
 use crate::clock::Clock;
 use crate::profiles::Profiles;
 use crate::source::{BoxFuture, IssuedToken, ProfileInfo, SourceError, TokenSource};
 use crate::stores::Stores;
-
-/// The lifetime assumed for an access token whose response has no
-/// `expires_in` (RFC 6749 makes it optional; PingFederate always sends it).
-pub const DEFAULT_LIFETIME: Duration = Duration::from_secs(300);
 
 /// Tokens from the profiles' authorization servers.
 pub struct OAuthSource {
@@ -58,14 +57,18 @@ struct ProfileRuntime {
     profile: Profile,
     client: AsyncMutex<Option<OAuthClient>>,
     refresh: AsyncMutex<RefreshSlot>,
+    /// A public client's leftover client secret was looked for.
+    stale_secret_checked: AtomicBool,
 }
 
 /// The profile's refresh token as last read or written; `loaded` is false
-/// until the store was read.
+/// until the store was read; `legacy` while the stored value is not yet
+/// sealed with its owner (see [`crate::binding`]).
 #[derive(Default)]
 struct RefreshSlot {
     token: Option<Secret>,
     loaded: bool,
+    legacy: bool,
 }
 
 impl OAuthSource {
@@ -128,6 +131,7 @@ impl OAuthSource {
             profile,
             client: AsyncMutex::new(None),
             refresh: AsyncMutex::new(RefreshSlot::default()),
+            stale_secret_checked: AtomicBool::new(false),
         });
         map.insert(name.to_owned(), rt.clone());
         Ok(rt)
@@ -159,19 +163,39 @@ impl OAuthSource {
         }
         let http = HttpClient::new(&http).map_err(|e| oauth_error(name, e))?;
         let identity = match p.auth {
-            ClientAuth::None => ClientIdentity::public(&p.client_id),
+            ClientAuth::None => {
+                self.forget_stale_secret(rt).await;
+                ClientIdentity::public(&p.client_id)
+            }
             ClientAuth::Basic | ClientAuth::Post => {
-                let secret = self
-                    .stores
-                    .get(p.store, name, SecretKind::ClientSecret)
+                let opened = self
+                    .read_bound(rt, SecretKind::ClientSecret)
                     .await?
                     .ok_or_else(|| {
                         SourceError::Config(format!(
                             "no client secret is stored for profile {name} (auth = {:?} needs one): \
-                             store it with `wrs-token profile add {name} … --client-secret-stdin`",
+                             store it with `wrs-token profile set-secret {name}`",
                             p.auth
                         ))
                     })?;
+                let legacy = opened.is_legacy();
+                let owner = Owner::of(p);
+                let secret = opened.for_owner(&owner).map_err(|stored| {
+                    SourceError::Config(format!(
+                        "the client secret stored for profile {name} belongs to {}, but the \
+                         profile now uses {}: store its secret with `wrs-token profile \
+                         set-secret {name}`",
+                        stored.describe(),
+                        owner.describe()
+                    ))
+                })?;
+                if legacy
+                    && let Err(e) = self
+                        .write_bound(rt, SecretKind::ClientSecret, &secret)
+                        .await
+                {
+                    tracing::warn!(profile = %name, "cannot seal the stored client secret with its owner: {e}");
+                }
                 let auth = if p.auth == ClientAuth::Post {
                     wrs_oauth::ClientAuth::ClientSecretPost
                 } else {
@@ -219,17 +243,82 @@ impl OAuthSource {
         Ok(client)
     }
 
-    /// The refresh token, read from the store on first use.
+    /// A public client has no secret: one left from when the profile was
+    /// confidential no longer applies and must not stay in the store.
+    /// Looked for once per profile runtime (a new one after every change).
+    async fn forget_stale_secret(&self, rt: &ProfileRuntime) {
+        if rt.profile.auth != ClientAuth::None
+            || rt.stale_secret_checked.swap(true, Ordering::SeqCst)
+        {
+            return;
+        }
+        if let Err(e) = self
+            .stores
+            .delete(rt.profile.store, &rt.name, SecretKind::ClientSecret)
+            .await
+        {
+            // Tried again with the next runtime; nothing uses it meanwhile.
+            rt.stale_secret_checked.store(false, Ordering::SeqCst);
+            tracing::warn!(profile = %rt.name, "cannot delete the client secret a public client no longer needs: {e}");
+        }
+    }
+
+    /// `rt`'s stored secret of `kind`, opened (see [`crate::binding`]).
+    async fn read_bound(
+        &self,
+        rt: &ProfileRuntime,
+        kind: SecretKind,
+    ) -> Result<Option<Opened>, SourceError> {
+        Ok(self
+            .stores
+            .get(rt.profile.store, &rt.name, kind)
+            .await?
+            .map(binding::open))
+    }
+
+    /// Stores `secret` as `rt`'s secret of `kind`, sealed with the
+    /// profile's owner; durable when this returns.
+    async fn write_bound(
+        &self,
+        rt: &ProfileRuntime,
+        kind: SecretKind,
+        secret: &Secret,
+    ) -> Result<(), SourceError> {
+        let sealed = binding::seal(&Owner::of(&rt.profile), secret);
+        self.stores
+            .set(rt.profile.store, &rt.name, kind, &sealed)
+            .await
+    }
+
+    /// The refresh token, read from the store on first use. One stored for
+    /// another server or client is never used: login required, saying why.
     async fn load_refresh_token(
         &self,
         rt: &ProfileRuntime,
         slot: &mut RefreshSlot,
     ) -> Result<Option<Secret>, SourceError> {
         if !slot.loaded {
-            slot.token = self
-                .stores
-                .get(rt.profile.store, &rt.name, SecretKind::RefreshToken)
-                .await?;
+            let owner = Owner::of(&rt.profile);
+            slot.token = match self.read_bound(rt, SecretKind::RefreshToken).await? {
+                None => None,
+                Some(opened) => {
+                    slot.legacy = opened.is_legacy();
+                    match opened.for_owner(&owner) {
+                        Ok(token) => Some(token),
+                        Err(stored) => {
+                            return Err(SourceError::LoginRequired {
+                                profile: rt.name.clone(),
+                                reason: Some(format!(
+                                    "the stored login belongs to {}, but profile {} now uses {}",
+                                    stored.describe(),
+                                    rt.name,
+                                    owner.describe()
+                                )),
+                            });
+                        }
+                    }
+                }
+            };
             slot.loaded = true;
         }
         Ok(slot.token.clone())
@@ -237,6 +326,7 @@ impl OAuthSource {
 
     async fn fetch_token(&self, name: &str) -> Result<IssuedToken, SourceError> {
         let rt = self.runtime(name)?;
+        self.forget_stale_secret(&rt).await;
         if rt.profile.grant == Grant::ClientCredentials {
             let client = self.client_for(&rt).await?;
             let sent = self.clock.now();
@@ -248,25 +338,36 @@ impl OAuthSource {
             return Ok(issued(&response, sent));
         }
         let mut slot = rt.refresh.lock().await;
-        let Some(refresh_token) = self.load_refresh_token(&rt, &mut slot).await? else {
+        let Some(mut refresh_token) = self.load_refresh_token(&rt, &mut slot).await? else {
             return Err(SourceError::LoginRequired {
                 profile: name.to_owned(),
                 reason: Some("no refresh token is stored".into()),
             });
         };
         let client = self.client_for(&rt).await?;
-        let sent = self.clock.now();
-        // An empty scope list asks for the originally granted scope.
-        let response = match client.refresh(&refresh_token, &[], None).await {
-            Ok(response) => response,
-            Err(e) => {
-                if e.is_login_required() {
-                    // Read the store again next time: a login may put a new
-                    // token there.
+        let (response, sent) = loop {
+            let sent = self.clock.now();
+            // An empty scope list asks for the originally granted scope.
+            match client.refresh(&refresh_token, &[], None).await {
+                Ok(response) => break (response, sent),
+                Err(e) if e.is_login_required() => {
+                    // Final only if the store holds nothing newer: a login
+                    // elsewhere, or a token this process failed to keep,
+                    // may be there. A token rejected once is not retried.
                     *slot = RefreshSlot::default();
-                    tracing::info!(profile = %name, "refresh token rejected: login required");
+                    match self.load_refresh_token(&rt, &mut slot).await {
+                        Ok(Some(stored)) if stored != refresh_token => {
+                            tracing::info!(profile = %name, "refresh token rejected; trying the one in the store");
+                            refresh_token = stored;
+                        }
+                        _ => {
+                            *slot = RefreshSlot::default();
+                            tracing::info!(profile = %name, "refresh token rejected: login required");
+                            return Err(oauth_error(name, e));
+                        }
+                    }
                 }
-                return Err(oauth_error(name, e));
+                Err(e) => return Err(oauth_error(name, e)),
             }
         };
         if let Some(new) = &response.refresh_token
@@ -276,12 +377,25 @@ impl OAuthSource {
             // holds the only valid refresh token and tries to save it again
             // on the next refresh.
             slot.token = Some(new.clone());
-            self.stores
-                .set(rt.profile.store, name, SecretKind::RefreshToken, new)
+            self.write_bound(&rt, SecretKind::RefreshToken, new)
                 .await
                 .map_err(SourceError::after_request)?;
+            slot.legacy = false;
             tracing::info!(profile = %name, "access token refreshed; rotated refresh token stored");
         } else {
+            if slot.legacy {
+                // Stored before secrets were bound to their server: seal it
+                // now that the server accepted it.
+                match self
+                    .write_bound(&rt, SecretKind::RefreshToken, &refresh_token)
+                    .await
+                {
+                    Ok(()) => slot.legacy = false,
+                    Err(e) => {
+                        tracing::warn!(profile = %name, "cannot seal the stored refresh token with its owner: {e}")
+                    }
+                }
+            }
             tracing::info!(profile = %name, "access token refreshed");
         }
         Ok(issued(&response, sent))
@@ -299,16 +413,11 @@ impl OAuthSource {
         let rt = self.runtime(name)?;
         if let Some(refresh_token) = &response.refresh_token {
             let mut slot = rt.refresh.lock().await;
-            self.stores
-                .set(
-                    rt.profile.store,
-                    name,
-                    SecretKind::RefreshToken,
-                    refresh_token,
-                )
+            self.write_bound(&rt, SecretKind::RefreshToken, refresh_token)
                 .await?;
             slot.token = Some(refresh_token.clone());
             slot.loaded = true;
+            slot.legacy = false;
         } else if rt.profile.grant != Grant::ClientCredentials {
             tracing::warn!(
                 profile = %name,
@@ -329,11 +438,11 @@ impl OAuthSource {
     ) -> Result<(), SourceError> {
         let rt = self.runtime(name)?;
         let mut slot = rt.refresh.lock().await;
-        self.stores
-            .set(rt.profile.store, name, SecretKind::RefreshToken, token)
+        self.write_bound(&rt, SecretKind::RefreshToken, token)
             .await?;
         slot.token = Some(token.clone());
         slot.loaded = true;
+        slot.legacy = false;
         tracing::info!(profile = %name, "refresh token imported");
         Ok(())
     }
@@ -399,8 +508,7 @@ impl OAuthSource {
         secret: &Secret,
     ) -> Result<String, SourceError> {
         let rt = self.runtime(name)?;
-        self.stores
-            .set(rt.profile.store, name, SecretKind::ClientSecret, secret)
+        self.write_bound(&rt, SecretKind::ClientSecret, secret)
             .await?;
         *rt.client.lock().await = None;
         tracing::info!(profile = %name, "client secret stored");
@@ -433,12 +541,12 @@ impl TokenSource for OAuthSource {
     }
 }
 
-/// The token of `response`, expiring `expires_in` after `sent`.
+/// The token of `response`, expiring its lifetime after `sent`.
 pub fn issued(response: &TokenResponse, sent: SystemTime) -> IssuedToken {
     IssuedToken {
         access_token: response.access_token.clone(),
         token_type: response.token_type.clone(),
-        expires_at: sent + response.expires_in.unwrap_or(DEFAULT_LIFETIME),
+        expires_at: sent.checked_add(response.lifetime(sent)).unwrap_or(sent),
     }
 }
 

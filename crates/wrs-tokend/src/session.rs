@@ -19,7 +19,7 @@
 //! - a token whose expiry has passed is never handed out, and one that
 //!   arrives already expired (`expires_in: 0`) or inside its safety margin
 //!   is a failure with backoff, not a renewal every few milliseconds;
-//! - the [`renewer`] renews ahead of expiry while the profile is in use (a
+//! - the renewer (`session/renewer.rs`) renews ahead of expiry while the profile is in use (a
 //!   request within its `keep_warm`), retries after transient failures,
 //!   and refreshes an idle session at its `keepalive` interval; an idle
 //!   profile's next request re-arms it.
@@ -772,7 +772,7 @@ fn arrived(
         return Ok(cached);
     }
     let what = if cached.lifetime().is_zero() {
-        "a token that was already expired (expires_in 0?)".to_owned()
+        "a token that was already expired (expires_in 0, or a JWT whose exp has passed)".to_owned()
     } else {
         format!(
             "a token living {} that had {} left on arrival",

@@ -72,7 +72,7 @@ pub struct IssuedToken {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SourceError {
     /// The session has no usable refresh token; the user must log in.
-    #[error("login required for profile {profile}")]
+    #[error("login required for profile {profile}{}", reason.as_deref().map(|r| format!(": {r}")).unwrap_or_default())]
     LoginRequired {
         /// The profile that needs a login.
         profile: String,

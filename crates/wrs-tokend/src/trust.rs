@@ -7,7 +7,8 @@
 //! - The socket is 0600 whatever the umask: `ListenerOptionsExt::mode` sets
 //!   it before `bind` (no umask race), then we chmod and verify, because
 //!   some Unixes ignore or refuse the mode option.
-//! - Every connection's peer uid is checked; other users are dropped.
+//! - Every connection's peer uid is checked; other users are dropped
+//!   (the server logs that, rate-limited).
 //! - A lock file beside the socket keeps a second daemon out; a stale
 //!   socket is removed only after a connect to it was refused.
 //!
@@ -301,24 +302,31 @@ pub fn remove_socket(path: &Path, identity: SocketIdentity) {
     }
 }
 
-/// Whether the peer of `stream` runs as our uid. Logs refusals at warn.
-pub fn peer_is_trusted(stream: &Stream) -> bool {
-    match stream.peer_creds() {
-        Ok(creds) => match creds.euid() {
-            Some(uid) if uid == our_uid() => true,
-            uid => {
-                tracing::warn!(
-                    peer_uid = ?uid,
-                    peer_pid = ?creds.pid(),
-                    "dropping a connection from another user"
-                );
-                false
-            }
-        },
-        Err(e) => {
-            tracing::warn!("dropping a connection whose peer cannot be identified: {e}");
-            false
-        }
+/// Why a connection's peer is not served.
+#[derive(Debug)]
+pub enum PeerRefused {
+    /// The peer runs as another user (or its uid is unknown).
+    OtherUser {
+        /// Its effective uid, if the OS said.
+        uid: Option<u32>,
+        /// Its pid, if the OS said.
+        pid: Option<i32>,
+    },
+    /// The peer's credentials could not be read.
+    Unidentified(io::Error),
+}
+
+/// Checks that the peer of `stream` runs as our uid. Logs nothing: a
+/// refusal is the caller's to report, rate-limited, since another user can
+/// connect as often as they like.
+pub fn check_peer(stream: &Stream) -> Result<(), PeerRefused> {
+    let creds = stream.peer_creds().map_err(PeerRefused::Unidentified)?;
+    match creds.euid() {
+        Some(uid) if uid == our_uid() => Ok(()),
+        uid => Err(PeerRefused::OtherUser {
+            uid,
+            pid: creds.pid(),
+        }),
     }
 }
 

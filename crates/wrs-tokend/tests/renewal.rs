@@ -369,3 +369,34 @@ async fn a_store_that_cannot_save_a_rolled_refresh_token_loses_nothing() {
     );
     assert_eq!(env.mock.counters().authorization, 1);
 }
+
+/// Regression: a response without `expires_in` was taken to live 300 s, so
+/// a server whose opaque tokens lived 6 s got dead tokens served for
+/// minutes. Now it is the short conservative default, and a client's 401
+/// drops the token at once.
+#[tokio::test]
+async fn without_expires_in_an_opaque_token_gets_the_short_default_lifetime() {
+    let env = Env::public(MockConfig::default()).await;
+    env.import_fresh_grant("plm").await;
+    env.mock.set_fault(
+        Endpoint::Token,
+        Fault::MissingField("expires_in".into()),
+        None,
+    );
+    invalidate(&env).await;
+    let token = env.token("plm").await.unwrap();
+    assert_eq!(
+        Duration::from_secs(token.lifetime_secs),
+        wrs_oauth::lifetime::DEFAULT_LIFETIME
+    );
+    // The caller got a 401 with it: the next request fetches another.
+    let refreshes = env.mock.counters().token_refresh;
+    env.call(Request::Invalidate {
+        profile: Some("plm".into()),
+        token: Some(token.access_token.clone()),
+    })
+    .await;
+    let next = env.token("plm").await.unwrap();
+    assert_ne!(next.access_token, token.access_token);
+    assert_eq!(env.mock.counters().token_refresh, refreshes + 1);
+}

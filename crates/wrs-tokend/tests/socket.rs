@@ -261,30 +261,57 @@ async fn an_in_flight_request_finishes_during_shutdown() {
     stopping.await.unwrap();
 }
 
+/// Whether the daemon closed `stream` (within a second), as opposed to
+/// keeping it open.
+async fn was_closed(stream: &mut tokio::net::UnixStream) -> bool {
+    let read = tokio::time::timeout(Duration::from_secs(1), read_binary_response(stream)).await;
+    match read {
+        Ok(None) => true,
+        Err(_elapsed) => false,
+        Ok(Some(answer)) => panic!("an unasked answer: {answer:?}"),
+    }
+}
+
+/// Used to be `connections_beyond_the_limit_wait_for_a_free_slot`: a full
+/// daemon left newcomers in the listen backlog behind idle connections.
 #[tokio::test]
-async fn connections_beyond_the_limit_wait_for_a_free_slot() {
+async fn idle_connections_give_their_slots_to_new_ones_keep_alive_first() {
     let limits = Limits {
         max_connections: 2,
-        io_timeout: Duration::from_secs(3),
+        // Far beyond the test: only the newcomers close anything.
+        io_timeout: Duration::from_secs(10),
+        evict_silent_after: Duration::from_millis(200),
         ..Limits::default()
     };
     let daemon = TestDaemon::start("profile=p", limits).await;
-    let idle1 = daemon.connect().await;
-    let _idle2 = daemon.connect().await;
-    tokio::time::sleep(Duration::from_millis(50)).await;
-
-    let mut third = daemon.connect().await;
-    let frame = wrs_proto::frame::encode_binary(&RequestEnvelope::new(Request::Status {})).unwrap();
-    third.write_all(&frame).await.unwrap();
-    let early =
-        tokio::time::timeout(Duration::from_millis(300), read_binary_response(&mut third)).await;
-    assert!(early.is_err(), "the third connection must wait for a slot");
-
-    drop(idle1);
-    let answer = tokio::time::timeout(Duration::from_secs(2), read_binary_response(&mut third))
+    let status = || async {
+        let mut s = daemon.connect().await;
+        let answer = tokio::time::timeout(
+            Duration::from_secs(1),
+            binary_call(&mut s, Request::Status {}),
+        )
         .await
-        .unwrap();
-    assert!(matches!(answer, Some(Response::Status(_))));
+        .expect("answered at once");
+        assert!(matches!(answer, Response::Status(_)), "{answer:?}");
+        s
+    };
+    // Served once, now idle between requests.
+    let mut keep_alive = status().await;
+    // Silent since it connected, and for longer than its grace.
+    let mut silent = daemon.connect().await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    let mut newer = status().await;
+    assert!(
+        was_closed(&mut keep_alive).await,
+        "the keep-alive one went first"
+    );
+    assert!(!was_closed(&mut silent).await);
+    // `newer` is an idle keep-alive connection now: it goes before the
+    // older silent one.
+    let _newest = status().await;
+    assert!(was_closed(&mut newer).await);
+    assert!(!was_closed(&mut silent).await);
     daemon.stop().await;
 }
 

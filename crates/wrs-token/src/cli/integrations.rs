@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use super::TokenArgs;
+use super::{ProfileNameParser, TokenArgs};
 
 pub(super) const CURL_HELP: &str = "\
 Examples:
@@ -107,7 +107,7 @@ pub struct CurlArgs {
     /// Profile (default: the one whose resource matches the URL, then
     /// $WRS_TOKEN_PROFILE, then the default profile). Must come before
     /// curl's arguments.
-    #[arg(short, long, value_name = "NAME")]
+    #[arg(short, long, value_name = "NAME", value_parser = ProfileNameParser::optional())]
     pub profile: Option<String>,
 
     /// The token should stay valid at least this many seconds (see
@@ -157,7 +157,7 @@ pub struct ExecArgs {
 pub struct GitCredentialArgs {
     /// Profile (default: the one whose resource matches git's URL, then
     /// $WRS_TOKEN_PROFILE).
-    #[arg(short, long, value_name = "NAME")]
+    #[arg(short, long, value_name = "NAME", value_parser = ProfileNameParser::optional())]
     pub profile: Option<String>,
 
     /// The username answered to git versions without `authtype` support.

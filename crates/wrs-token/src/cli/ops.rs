@@ -4,6 +4,8 @@
 
 use clap::{Args, Subcommand};
 
+use super::ProfileNameParser;
+
 pub(super) const DOCTOR_HELP: &str = "\
 Examples:
   wrs-token doctor              # every profile
@@ -60,7 +62,7 @@ Examples:
 #[derive(Debug, Clone, Args)]
 pub struct DoctorArgs {
     /// Check only this profile (default: every profile in the config file).
-    #[arg(value_name = "NAME")]
+    #[arg(value_name = "NAME", value_parser = ProfileNameParser::optional())]
     pub name: Option<String>,
 
     /// Print the checks as a JSON array of {check, status, detail, fix}.

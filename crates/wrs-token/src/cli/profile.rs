@@ -5,6 +5,8 @@ use std::path::PathBuf;
 use clap::{Args, Subcommand, ValueEnum};
 use wrs_config::{ClientAuth, Grant, StoreKind};
 
+use super::{PROFILE_ENV, ProfileNameParser};
+
 const ADD_HELP: &str = "\
 Examples:
   # A PingFederate issuer; endpoints come from its discovery document.
@@ -140,7 +142,7 @@ impl From<StoreArg> for StoreKind {
 #[derive(Debug, Clone, Args)]
 pub struct ProfileAddArgs {
     /// The new profile's name (letters, digits, '.', '_', '-').
-    #[arg(value_name = "NAME")]
+    #[arg(value_name = "NAME", value_parser = ProfileNameParser::required())]
     pub name: String,
 
     /// The issuer URL; endpoints come from its discovery document.
@@ -244,7 +246,11 @@ pub struct ProfileListArgs {
 #[derive(Debug, Clone, Args)]
 pub struct ProfileShowArgs {
     /// The profile (default: $WRS_TOKEN_PROFILE, then the default or only one).
-    #[arg(value_name = "NAME", env = "WRS_TOKEN_PROFILE")]
+    #[arg(
+        value_name = "NAME",
+        env = PROFILE_ENV,
+        value_parser = ProfileNameParser::optional()
+    )]
     pub name: Option<String>,
 }
 
@@ -252,7 +258,7 @@ pub struct ProfileShowArgs {
 #[derive(Debug, Clone, Args)]
 pub struct ProfileRemoveArgs {
     /// The profile to remove.
-    #[arg(value_name = "NAME")]
+    #[arg(value_name = "NAME", value_parser = ProfileNameParser::required())]
     pub name: String,
 
     /// Do not revoke the refresh token at the server; only forget it.
@@ -264,7 +270,7 @@ pub struct ProfileRemoveArgs {
 #[derive(Debug, Clone, Args)]
 pub struct ProfileSetSecretArgs {
     /// The profile.
-    #[arg(value_name = "NAME")]
+    #[arg(value_name = "NAME", value_parser = ProfileNameParser::required())]
     pub name: String,
 
     /// Read the client secret from stdin (one trailing newline is dropped).
@@ -276,6 +282,6 @@ pub struct ProfileSetSecretArgs {
 #[derive(Debug, Clone, Args)]
 pub struct ProfileSetDefaultArgs {
     /// The profile to use when none is named.
-    #[arg(value_name = "NAME")]
+    #[arg(value_name = "NAME", value_parser = ProfileNameParser::required())]
     pub name: String,
 }

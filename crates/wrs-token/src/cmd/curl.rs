@@ -98,7 +98,7 @@ fn choose_profile(
 ) -> Result<(Option<String>, Option<String>), Failure> {
     let path = crate::cmd::profile::config_path()?;
     let config = crate::cmd::profile::load(&path)?;
-    let env_profile = std::env::var("WRS_TOKEN_PROFILE").ok();
+    let env_profile = std::env::var(crate::cli::PROFILE_ENV).ok();
     let profile = pick(
         args.profile.as_deref(),
         line.urls.first().map(String::as_str),
@@ -109,6 +109,11 @@ fn choose_profile(
         .resolve_name(profile.as_deref())
         .and_then(|name| config.profiles.get(name))
         .and_then(|p| p.resource.clone());
+    // -p and the config's names are checked already; the environment's is
+    // not, and must not reach the daemon unchecked.
+    if let Some(name) = &profile {
+        crate::cli::profile_name::check_usage(name, crate::cli::PROFILE_ENV)?;
+    }
     Ok((profile, resource))
 }
 

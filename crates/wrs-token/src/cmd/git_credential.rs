@@ -245,19 +245,25 @@ fn profile_for(
     args: &GitCredentialArgs,
     request: &CredentialRequest,
 ) -> Result<Option<String>, Failure> {
-    let env_profile = std::env::var("WRS_TOKEN_PROFILE").ok();
+    let env_profile = std::env::var(crate::cli::PROFILE_ENV).ok();
     let config = if args.profile.as_deref().is_some_and(|p| !p.is_empty()) {
         Config::default()
     } else {
         let path = crate::cmd::profile::config_path()?;
         crate::cmd::profile::load(&path)?
     };
-    Ok(choose_profile(
+    let profile = choose_profile(
         args.profile.as_deref(),
         request,
         &config,
         env_profile.as_deref(),
-    ))
+    );
+    // -p and the config's names are checked already; the environment's is
+    // not, and must not reach the daemon unchecked.
+    if let Some(name) = &profile {
+        crate::cli::profile_name::check_usage(name, crate::cli::PROFILE_ENV)?;
+    }
+    Ok(profile)
 }
 
 fn get(client: &Client, args: &GitCredentialArgs) -> Result<(), Failure> {

@@ -14,6 +14,7 @@ use wrs_proto::{
     ErrorResponse, LoginMethod, LoginPrompt, ProfileStatus, Request, Response, Secret, TokenReply,
 };
 use wrs_store::SecretKind;
+use wrs_tokend::binding::Opened;
 use wrs_tokend::clock::{Clock, FakeClock, SystemClock};
 use wrs_tokend::handler::Handler;
 use wrs_tokend::oauth_source::OAuthSource;
@@ -176,7 +177,9 @@ impl Env {
             .get(store, profile, SecretKind::RefreshToken)
             .await
             .unwrap()
-            .map(|s| s.expose().to_owned())
+            .map(|stored| match wrs_tokend::binding::open(stored) {
+                Opened::Bound(_, token) | Opened::Legacy(token) => token.expose().to_owned(),
+            })
     }
 
     /// Imports a refresh token minted by the mock for the public client.

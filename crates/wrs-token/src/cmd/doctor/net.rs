@@ -404,7 +404,11 @@ impl Probe<'_> {
 
     fn check_ca_file(&mut self, ca: &Path) {
         let check = self.check("ca_file");
-        match std::fs::read_to_string(ca) {
+        // The daemon reads it under the config file's rules (a small
+        // regular file): a FIFO here must not hang doctor either.
+        let read = wrs_config::read_regular_file(ca, wrs_config::MAX_FILE_BYTES)
+            .map(|bytes| String::from_utf8_lossy(&bytes).into_owned());
+        match read {
             Ok(text) => {
                 let n = text.matches("-----BEGIN CERTIFICATE-----").count();
                 if n == 0 {
@@ -423,7 +427,7 @@ impl Probe<'_> {
             }
             Err(e) => self.out.push(Check::fail(
                 check,
-                format!("{}: {e}", ca.display()),
+                e.to_string(),
                 format!(
                     "point ca_file under [profiles.{}] in {} at a readable PEM file",
                     self.name,
