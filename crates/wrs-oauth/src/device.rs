@@ -74,7 +74,10 @@ impl OAuthClient {
             .ok_or_else(|| response.invalid("the required field `expires_in` is missing"))?;
         let interval = seconds_field(&response, &body, "interval")?
             .filter(|i| !i.is_zero())
-            .unwrap_or(DEFAULT_INTERVAL);
+            .unwrap_or(DEFAULT_INTERVAL)
+            // A wait longer than the code lives polls nothing: a server's
+            // absurd interval must not hold the login past its expiry.
+            .min(expires_in);
         Ok(DeviceAuthorization {
             device_code: Secret::new(device_code),
             user_code: sanitize(&user_code, 64),
@@ -122,8 +125,10 @@ impl OAuthClient {
             if waited >= device.expires_in {
                 return Err(OAuthError::DeviceCodeExpired { after: waited });
             }
-            sleep(interval).await;
-            waited += interval;
+            // Never past the code's expiry, whatever slow_down added.
+            let wait = interval.min(device.expires_in.saturating_sub(waited));
+            sleep(wait).await;
+            waited += wait;
             let form = vec![
                 (
                     "grant_type",

@@ -500,3 +500,35 @@ async fn introspection_reports_active_tokens() {
         .unwrap();
     assert!(!info.active);
 }
+
+/// A server asking for an absurd polling interval must not hold a login
+/// past its code's expiry: the wait is cut at the expiry, and the login
+/// ends there as expired.
+#[tokio::test]
+async fn an_absurd_device_interval_is_cut_at_the_codes_expiry() {
+    let mock = start(
+        MockConfig::default()
+            .device_poll_interval(Duration::from_secs(365 * 86_400))
+            .device_code_lifetime(Duration::from_secs(600)),
+    )
+    .await;
+    let client = public(&mock);
+    let device = client.begin_device(&scopes(), None).await.unwrap();
+    assert_eq!(device.interval, Duration::from_secs(600));
+    let slept = recorder();
+    let err = client
+        .poll_device_with_sleep(&device, |d| {
+            slept.lock().unwrap().push(d.as_secs());
+            mock.advance_clock(d);
+            std::future::ready(())
+        })
+        .await
+        .unwrap_err();
+    // The one poll, at the expiry, hears that the code expired.
+    assert_eq!(
+        err.code().map(|c| c.as_str()),
+        Some("expired_token"),
+        "{err:?}"
+    );
+    assert_eq!(*slept.lock().unwrap(), vec![600]);
+}
