@@ -13,7 +13,8 @@
 //! | 5 | the authorization server refused, or could not be reached |
 
 use std::fmt;
-use std::process::ExitCode;
+use std::io::Write as _;
+use std::process::{ExitCode, ExitStatus};
 
 use wrs_proto::{ErrorKind, ErrorResponse, PROTOCOL_VERSION};
 
@@ -219,6 +220,30 @@ pub(crate) fn one_line(text: &str) -> String {
         .join(" ")
 }
 
+/// The exit status a shell would report for a child's `status`: its code,
+/// or 128 + the signal that ended it.
+pub fn exit_code(status: ExitStatus) -> i32 {
+    if let Some(code) = status.code() {
+        return code;
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::ExitStatusExt as _;
+        if let Some(signal) = status.signal() {
+            return 128 + signal;
+        }
+    }
+    1
+}
+
+/// Ends this process with the child's exit status (see [`exit_code`]).
+/// The caller drops whatever needs cleaning up first: destructors do not
+/// run past this point.
+pub fn exit_with(status: ExitStatus) -> ! {
+    let _ = std::io::stdout().flush();
+    std::process::exit(exit_code(status))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -373,5 +398,15 @@ mod tests {
         let f = Failure::from(ClientError::Wire(wrs_proto::WireError::Decode("x".into())));
         assert_eq!(f.exit, Exit::DaemonUnreachable);
         assert_eq!(f.hint.as_deref(), Some(RESTART_HINT));
+    }
+    #[cfg(unix)]
+    #[test]
+    fn signals_become_128_plus_their_number() {
+        use std::os::unix::process::ExitStatusExt as _;
+        assert_eq!(exit_code(ExitStatus::from_raw(7 << 8)), 7);
+        assert_eq!(exit_code(ExitStatus::from_raw(0)), 0);
+        // Raw wait status 15: killed by SIGTERM.
+        assert_eq!(exit_code(ExitStatus::from_raw(15)), 143);
+        assert_eq!(exit_code(ExitStatus::from_raw(9)), 137);
     }
 }

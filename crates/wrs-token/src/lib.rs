@@ -10,6 +10,18 @@
 //! synchronous and never links tokio or reqwest (`tests/dependency_tree.rs`
 //! checks), so a call costs a few milliseconds.
 //!
+//! # Layout
+//!
+//! [`cli`] parses, [`cmd`] has one module per command, and commands never
+//! reach into each other: what several share sits below them, named for
+//! what it decides. [`client`] talks to the daemon (connection, trust
+//! checks, autostart); [`exit`] maps failures to exit codes and passes a
+//! child's status on; [`output`] writes stdout and formats times and states;
+//! [`token_text`] is the shapes a token is written in; [`profiles`] reads
+//! and writes the config file; [`programs`] finds the programs commands run
+//! (curl, the daemon); [`resource`] matches URLs to profiles; [`browser`]
+//! and [`prompt`] face the user during a login.
+//!
 //! # Commands
 //!
 //! | command | what it does |
@@ -24,7 +36,7 @@
 //! | `profile remove NAME [--no-revoke]` | forget a profile's secrets, then delete it from the file |
 //! | `profile set-secret NAME` / `set-default NAME` | rotate a client secret; choose the default |
 //! | `daemon start\|stop\|status\|reload` | the daemon's life |
-//! | `demo` | the whole flow against a local mock (runs `wrs-mock demo`), isolated from your set-up |
+//! | `demo` | the whole flow against a local mock (runs `wrs-demo demo`), isolated from your set-up |
 //! | `curl [-p NAME] [--no-csrf] [CURL ARGS…]` | the real curl, token on its stdin (never in argv); retry on 401; Windchill CSRF nonce for writes |
 //! | `exec [-p NAME] [--env VAR] -- CMD…` | CMD with the token and its expiry in its environment |
 //! | `git-credential get\|store\|erase\|capability` | git's credential-helper protocol, Bearer via `authtype` |
@@ -63,8 +75,11 @@ pub mod client;
 pub mod cmd;
 pub mod exit;
 pub mod output;
+pub mod profiles;
+pub mod programs;
 pub mod prompt;
 pub mod resource;
+pub mod token_text;
 
 use wrs_proto::endpoint::{Endpoint, EndpointError};
 

@@ -7,7 +7,7 @@
 use std::io::{self, Write};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use wrs_proto::TokenReply;
+use wrs_proto::{SessionState, TokenReply};
 
 use crate::exit::{Exit, Failure, one_line};
 
@@ -134,6 +134,18 @@ pub fn table<R: AsRef<[String]>>(rows: &[R]) -> String {
         out.push('\n');
     }
     out
+}
+
+/// A session state as `status` and `profile list` show it.
+pub fn state_name(state: SessionState) -> &'static str {
+    match state {
+        SessionState::LoggedOut => "logged out",
+        SessionState::Active => "active",
+        SessionState::Refreshing => "refreshing",
+        SessionState::NeedsLogin => "needs login",
+        SessionState::BackingOff => "backing off",
+        SessionState::Idle => "idle",
+    }
 }
 
 #[cfg(test)]

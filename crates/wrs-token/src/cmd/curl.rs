@@ -32,14 +32,11 @@ use wrs_proto::{Request, Response, Secret, TokenReply};
 use self::args::{CurlLine, Refusal};
 use crate::cli::CurlArgs;
 use crate::client::{Client, ClientError, QUICK_TIMEOUT, unexpected};
-use crate::cmd::exec::exit_with;
-use crate::cmd::print::{Format, render};
+use crate::exit::exit_with;
 use crate::exit::{Exit, Failure};
 use crate::output::now_unix;
 use crate::resource::{self, Location};
-
-/// Overrides the curl that is run (default: `curl` on PATH).
-pub const CURL_ENV: &str = "WRS_TOKEN_CURL";
+use crate::token_text::{Format, render};
 
 /// The Windchill action that hands out a CSRF nonce, below the OData root.
 const NONCE_PATH: &str = "PTC/GetCSRFToken()";
@@ -77,7 +74,7 @@ pub fn run(client: &Client, args: &CurlArgs) -> Result<(), Failure> {
         )
         .with_hint("check TMPDIR")
     })?;
-    let curl = curl_program();
+    let curl = crate::programs::curl_program();
     let session = Session {
         client,
         curl: &curl,
@@ -96,8 +93,8 @@ fn choose_profile(
     args: &CurlArgs,
     line: &CurlLine,
 ) -> Result<(Option<String>, Option<String>), Failure> {
-    let path = crate::cmd::profile::config_path()?;
-    let config = crate::cmd::profile::load(&path)?;
+    let path = crate::profiles::config_path()?;
+    let config = crate::profiles::load(&path)?;
     let env_profile = std::env::var(crate::cli::PROFILE_ENV).ok();
     let profile = pick(
         args.profile.as_deref(),
@@ -282,12 +279,6 @@ pub fn invalidate(
     }
 }
 
-fn curl_program() -> OsString {
-    std::env::var_os(CURL_ENV)
-        .filter(|c| !c.is_empty())
-        .unwrap_or_else(|| "curl".into())
-}
-
 /// One `wrs-token curl` call: at most two attempts.
 struct Session<'a> {
     client: &'a Client,
@@ -420,7 +411,8 @@ fn spawn_with_config(
             ),
         )
         .with_hint(format!(
-            "install curl, or set {CURL_ENV} to the curl to run"
+            "install curl, or set {} to the curl to run",
+            crate::programs::CURL_ENV
         ))
     })?;
     if let Some(mut stdin) = child.stdin.take() {

@@ -5,12 +5,11 @@
 //! On Unix the client replaces itself with CMD (`execvp`): CMD gets the
 //! terminal's signals directly and its exit status is the caller's, with no
 //! wrs-token process left in between. Elsewhere CMD runs as a child and its
-//! exit status is passed on. Also home of [`exit_code`] and [`exit_with`],
-//! which `curl` shares.
+//! exit status is passed on (see [`crate::exit::exit_with`]).
 
 use std::ffi::OsStr;
 use std::io::{self, Write as _};
-use std::process::{Command, ExitStatus};
+use std::process::Command;
 
 use crate::cli::ExecArgs;
 use crate::client::Client;
@@ -62,7 +61,7 @@ fn run_command(mut command: Command, program: &OsStr) -> Result<(), Failure> {
 #[cfg(not(unix))]
 fn run_command(mut command: Command, program: &OsStr) -> Result<(), Failure> {
     match command.status() {
-        Ok(status) => exit_with(status),
+        Ok(status) => crate::exit::exit_with(status),
         Err(err) => cannot_run(program, &err),
     }
 }
@@ -83,30 +82,6 @@ fn cannot_run(program: &OsStr, err: &io::Error) -> ! {
     std::process::exit(code)
 }
 
-/// The exit status a shell would report for a child's `status`: its code,
-/// or 128 + the signal that ended it.
-pub fn exit_code(status: ExitStatus) -> i32 {
-    if let Some(code) = status.code() {
-        return code;
-    }
-    #[cfg(unix)]
-    {
-        use std::os::unix::process::ExitStatusExt as _;
-        if let Some(signal) = status.signal() {
-            return 128 + signal;
-        }
-    }
-    1
-}
-
-/// Ends this process with the child's exit status (see [`exit_code`]).
-/// The caller drops whatever needs cleaning up first: destructors do not
-/// run past this point.
-pub fn exit_with(status: ExitStatus) -> ! {
-    let _ = io::stdout().flush();
-    std::process::exit(exit_code(status))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -121,16 +96,5 @@ mod tests {
         for bad in ["", "A=B", "A\0"] {
             assert_eq!(expiry_var(bad).unwrap_err().exit, Exit::Usage, "{bad:?}");
         }
-    }
-
-    #[cfg(unix)]
-    #[test]
-    fn signals_become_128_plus_their_number() {
-        use std::os::unix::process::ExitStatusExt as _;
-        assert_eq!(exit_code(ExitStatus::from_raw(7 << 8)), 7);
-        assert_eq!(exit_code(ExitStatus::from_raw(0)), 0);
-        // Raw wait status 15: killed by SIGTERM.
-        assert_eq!(exit_code(ExitStatus::from_raw(15)), 143);
-        assert_eq!(exit_code(ExitStatus::from_raw(9)), 137);
     }
 }

@@ -249,8 +249,8 @@ fn profile_for(
     let config = if args.profile.as_deref().is_some_and(|p| !p.is_empty()) {
         Config::default()
     } else {
-        let path = crate::cmd::profile::config_path()?;
-        crate::cmd::profile::load(&path)?
+        let path = crate::profiles::config_path()?;
+        crate::profiles::load(&path)?
     };
     let profile = choose_profile(
         args.profile.as_deref(),

@@ -10,15 +10,15 @@ mod add;
 mod remove;
 mod secret;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use wrs_config::{Config, ConfigError, Grant, Paths, Profile, StoreKind};
+use wrs_config::{Config, Grant, Paths, Profile, StoreKind};
 
 use crate::cli::{ProfileCommand, ProfileListArgs, ProfileSetDefaultArgs, ProfileShowArgs};
 use crate::client::{self, Client, ClientError};
-use crate::cmd::status::state_name;
 use crate::exit::{Exit, Failure};
-use crate::output::{human_duration, now_unix, table, write_stdout};
+use crate::output::{human_duration, now_unix, state_name, table, write_stdout};
+use crate::profiles::{config_path, load, save};
 use crate::prompt::say;
 
 /// `wrs-token profile …`.
@@ -31,33 +31,6 @@ pub fn run(client: &Client, command: &ProfileCommand) -> Result<(), Failure> {
         ProfileCommand::SetSecret(args) => secret::run(client, args),
         ProfileCommand::SetDefault(args) => set_default(client, args),
     }
-}
-
-/// Where the config file is (`WRS_TOKEN_CONFIG`, else the platform's
-/// config directory, honouring `XDG_CONFIG_HOME`).
-pub fn config_path() -> Result<PathBuf, Failure> {
-    Paths::resolve().map(|p| p.config_file).ok_or_else(|| {
-        Failure::new(Exit::Failure, "cannot locate the config directory")
-            .with_hint("set HOME, XDG_CONFIG_HOME or WRS_TOKEN_CONFIG")
-    })
-}
-
-/// The configuration in `path` (empty when the file does not exist).
-pub fn load(path: &Path) -> Result<Config, Failure> {
-    Config::load(path).map_err(config_failure)
-}
-
-/// Writes `config` to `path` atomically, mode 0600.
-pub fn save(config: &Config, path: &Path) -> Result<(), Failure> {
-    config.save(path).map_err(config_failure)
-}
-
-fn config_failure(e: ConfigError) -> Failure {
-    let hint = match &e {
-        ConfigError::Io { .. } => "check the file's permissions, or set WRS_TOKEN_CONFIG",
-        _ => "fix the file by hand (the message names the line and key)",
-    };
-    Failure::new(Exit::Failure, e.to_string()).with_hint(hint)
 }
 
 /// The profile `name` of `config`, or "no such profile" naming the file.

@@ -1,12 +1,12 @@
 //! `wrs-token status`: the daemon and every profile's session. It only
 //! looks: it never starts a daemon just to report that one is running.
 
-use wrs_proto::{PlannedFetch, ProfileStatus, SessionState, StatusReport};
+use wrs_proto::{PlannedFetch, ProfileStatus, StatusReport};
 
 use crate::cli::StatusArgs;
 use crate::client::{self, Client, ClientError};
 use crate::exit::Failure;
-use crate::output::{human_duration, now_unix, write_stdout};
+use crate::output::{human_duration, now_unix, state_name, write_stdout};
 
 /// `wrs-token status`.
 pub fn run(client: &Client, args: &StatusArgs) -> Result<(), Failure> {
@@ -121,20 +121,10 @@ fn row(p: &ProfileStatus, now: u64) -> [String; 8] {
     ]
 }
 
-/// The state as the table shows it.
-pub fn state_name(state: SessionState) -> &'static str {
-    match state {
-        SessionState::LoggedOut => "logged out",
-        SessionState::Active => "active",
-        SessionState::Refreshing => "refreshing",
-        SessionState::NeedsLogin => "needs login",
-        SessionState::BackingOff => "backing off",
-        SessionState::Idle => "idle",
-    }
-}
-
 #[cfg(test)]
 mod tests {
+    use wrs_proto::SessionState;
+
     use super::*;
 
     fn profile(name: &str, state: SessionState) -> ProfileStatus {

@@ -1,8 +1,6 @@
 //! The daemon: does it answer, in our protocol version, and how is each
 //! profile's session.
 
-use std::path::Path;
-
 use wrs_config::{Grant, Profile};
 use wrs_proto::endpoint::Endpoint;
 use wrs_proto::{PROTOCOL_VERSION, ProfileStatus, SessionState, StatusReport};
@@ -11,6 +9,7 @@ use super::Check;
 use crate::client::{self, ClientError, autostart};
 use crate::exit::{Failure, RESTART_HINT};
 use crate::output::{human_duration, now_unix};
+use crate::programs::locate;
 
 /// Asks the daemon for its status without starting it. The report, when
 /// it answered.
@@ -126,17 +125,6 @@ fn not_running(endpoint: &Endpoint, autostart_allowed: bool) -> Check {
             "install wrs-tokend beside wrs-token or on PATH (`cargo install --path crates/wrs-tokend`), or set WRS_TOKEND",
         ),
     }
-}
-
-/// `program` as the OS would find it: a path as is, a bare name on `PATH`.
-pub fn locate(program: &Path) -> Option<std::path::PathBuf> {
-    if program.components().count() > 1 || program.is_absolute() {
-        return program.is_file().then(|| program.to_path_buf());
-    }
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|dir| dir.join(program))
-        .find(|p| p.is_file())
 }
 
 /// The profile's session as the daemon sees it.

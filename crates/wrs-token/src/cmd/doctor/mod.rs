@@ -25,7 +25,6 @@ use crate::cli::{DoctorArgs, GlobalArgs};
 use crate::exit::{Exit, Failure};
 use crate::output::write_stdout;
 
-pub use daemon::locate;
 pub use net::parse_http_date;
 
 /// How a check came out.
@@ -155,10 +154,7 @@ fn collect(global: &GlobalArgs, args: &DoctorArgs) -> Vec<Check> {
         out.push(Check::warn(
             "curl",
             "curl not found: the network checks were skipped",
-            format!(
-                "install curl, or name it in ${}",
-                crate::cmd::curl::CURL_ENV
-            ),
+            format!("install curl, or name it in ${}", crate::programs::CURL_ENV),
         ));
     }
     let config_path = loaded.as_ref().map(|l| l.path.clone()).unwrap_or_default();

@@ -7,14 +7,12 @@
 //! `ca_file`. curl's `--cacert` replaces the system CAs instead of adding to
 //! them, so a request that fails verification is retried with `--cacert`.
 
-use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use wrs_config::Profile;
 
 use super::Check;
-use crate::cmd::curl::CURL_ENV;
 use crate::output::now_unix;
 
 /// What `curl --max-time` allows each request.
@@ -46,10 +44,8 @@ pub(super) struct Curl {
 impl Curl {
     /// `$WRS_TOKEN_CURL`, else `curl` on PATH; `None` when there is none.
     pub(super) fn locate() -> Option<Curl> {
-        let program = std::env::var_os(CURL_ENV)
-            .filter(|c| !c.is_empty())
-            .unwrap_or_else(|| OsString::from("curl"));
-        super::daemon::locate(Path::new(&program)).map(|program| Curl { program })
+        crate::programs::locate(Path::new(&crate::programs::curl_program()))
+            .map(|program| Curl { program })
     }
 
     /// One request: GET, or POST of an empty `grant_type` (to a token

@@ -7,12 +7,13 @@ use std::path::Path;
 
 use wrs_config::{Grant, Profile, validate_profile_name};
 
+use super::reload_running;
 use super::secret::{client_secret, deliver};
-use super::{config_path, load, reload_running, save};
 use crate::cli::{GrantArg, ProfileAddArgs};
 use crate::client::Client;
 use crate::exit::{Exit, Failure};
 use crate::output::write_stdout;
+use crate::profiles::{config_path, load, save};
 use crate::prompt;
 
 /// A value `profile add` needs and was not given.

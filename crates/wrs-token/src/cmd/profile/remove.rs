@@ -5,11 +5,12 @@
 
 use wrs_proto::ErrorKind;
 
-use super::{config_path, existing, load, reload_running, save};
+use super::{existing, reload_running};
 use crate::cli::ProfileRemoveArgs;
 use crate::client::{Client, ClientError};
 use crate::exit::Failure;
 use crate::output::write_stdout;
+use crate::profiles::{config_path, load, save};
 
 /// `wrs-token profile remove`.
 pub fn run(client: &Client, args: &ProfileRemoveArgs) -> Result<(), Failure> {

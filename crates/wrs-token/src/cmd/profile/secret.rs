@@ -10,11 +10,12 @@
 use wrs_config::Profile;
 use wrs_proto::Secret;
 
-use super::{config_path, existing, load};
+use super::existing;
 use crate::cli::{AuthArg, ProfileAddArgs, ProfileSetSecretArgs};
 use crate::client::Client;
 use crate::exit::{Exit, Failure};
 use crate::output::write_stdout;
+use crate::profiles::{config_path, load};
 use crate::prompt;
 
 /// The prompt for a client secret.

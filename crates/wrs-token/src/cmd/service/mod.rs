@@ -64,7 +64,7 @@ pub fn daemon_path() -> Result<PathBuf, Failure> {
         std::env::var_os(autostart::TOKEND_ENV),
         current_exe.as_deref(),
     );
-    let found = crate::cmd::doctor::locate(&program).ok_or_else(|| {
+    let found = crate::programs::locate(&program).ok_or_else(|| {
         Failure::new(
             Exit::Failure,
             format!(

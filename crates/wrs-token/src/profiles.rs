@@ -1,0 +1,36 @@
+//! The config file as commands read and write it: where it is, loading
+//! and saving through `wrs_config`, and its errors as [`Failure`]s with a
+//! hint. Below the commands, so none reaches into another for it.
+
+use std::path::{Path, PathBuf};
+
+use wrs_config::{Config, ConfigError, Paths};
+
+use crate::exit::{Exit, Failure};
+
+/// Where the config file is (`WRS_TOKEN_CONFIG`, else the platform's
+/// config directory, honouring `XDG_CONFIG_HOME`).
+pub fn config_path() -> Result<PathBuf, Failure> {
+    Paths::resolve().map(|p| p.config_file).ok_or_else(|| {
+        Failure::new(Exit::Failure, "cannot locate the config directory")
+            .with_hint("set HOME, XDG_CONFIG_HOME or WRS_TOKEN_CONFIG")
+    })
+}
+
+/// The configuration in `path` (empty when the file does not exist).
+pub fn load(path: &Path) -> Result<Config, Failure> {
+    Config::load(path).map_err(config_failure)
+}
+
+/// Writes `config` to `path` atomically, mode 0600.
+pub fn save(config: &Config, path: &Path) -> Result<(), Failure> {
+    config.save(path).map_err(config_failure)
+}
+
+fn config_failure(e: ConfigError) -> Failure {
+    let hint = match &e {
+        ConfigError::Io { .. } => "check the file's permissions, or set WRS_TOKEN_CONFIG",
+        _ => "fix the file by hand (the message names the line and key)",
+    };
+    Failure::new(Exit::Failure, e.to_string()).with_hint(hint)
+}
