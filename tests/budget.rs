@@ -11,19 +11,15 @@
 #![cfg(unix)]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-#[path = "integrations/mock.rs"]
-#[allow(dead_code)]
-mod mock;
-
-use std::io::{BufRead, BufReader, Write};
-use std::os::unix::net::UnixStream;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use mock::Mock;
-use wrs_e2e::{Sandbox, describe, path_with_binaries, stderr, stdout};
+use wrs_testkit::daemon::call_json;
+use wrs_testkit::http::http;
+use wrs_testkit::process::{isolate, output_with_stdin};
+use wrs_testkit::{Mock, Sandbox, describe, path_with_binaries, stderr, stdout};
 
 const LIFETIME_SECS: u64 = 7;
 /// How long the clients run: at least 30 s, as the budget is about periods.
@@ -56,9 +52,9 @@ impl World {
         sb.start_daemon(&["--log-file", log.to_str().unwrap()]);
         sb.add_public_profile(
             "plm",
-            &mock.url("issuer"),
+            &mock.ready.issuer,
             "memory",
-            &["--resource", &mock.url("wrs_root")],
+            &["--resource", &mock.ready.wrs_root],
         );
         let out = sb
             .client()
@@ -71,58 +67,35 @@ impl World {
     }
 
     fn parts_url(&self) -> String {
-        format!("{}ProdMgmt/Parts", self.mock.url("wrs_root"))
-    }
-
-    fn counter(&self, name: &str) -> u64 {
-        self.mock.counters()[name].as_u64().unwrap()
+        format!("{}ProdMgmt/Parts", self.mock.ready.wrs_root)
     }
 
     /// A shell command line run as a user's shell would, with the sandbox's
     /// environment and the workspace binaries first on `PATH`.
     fn shell(&self, script: &str, stdin: &str) -> Output {
-        let mut child = Command::new("bash")
+        let mut cmd = Command::new("bash");
+        isolate(&mut cmd)
             .args(["-c", script])
             .envs(self.sb.env())
-            .env_remove("WRS_TOKEN_PROFILE")
-            .env_remove("WRS_TOKEN_MIN_TTL")
             .env("PATH", path_with_binaries())
-            .env("URL", self.parts_url())
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("bash");
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(stdin.as_bytes())
-            .unwrap();
-        child.wait_with_output().unwrap()
+            .env("URL", self.parts_url());
+        output_with_stdin(&mut cmd, stdin.as_bytes())
     }
 
     /// One GET of the parts with `token`; its HTTP status.
     fn get_parts(&self, token: &str) -> u16 {
         let bearer = format!("Bearer {token}");
-        mock::http("GET", &self.parts_url(), &[("Authorization", &bearer)], b"").0
+        http("GET", &self.parts_url(), &[("Authorization", &bearer)], b"").0
     }
 
     /// A token over the JSON socket, as an IDE plugin asks; `extra` are
     /// more `get_token` fields.
     fn json_token(&self, extra: &str) -> serde_json::Value {
-        let mut stream = UnixStream::connect(&self.sb.socket).unwrap();
-        stream
-            .set_read_timeout(Some(Duration::from_secs(30)))
-            .unwrap();
         let line = format!(
-            "{{\"version\":{},\"request\":{{\"get_token\":{{\"profile\":null{extra}}}}}}}\n",
+            "{{\"version\":{},\"request\":{{\"get_token\":{{\"profile\":null{extra}}}}}}}",
             wrs_proto::PROTOCOL_VERSION
         );
-        stream.write_all(line.as_bytes()).unwrap();
-        let mut answer = String::new();
-        BufReader::new(stream).read_line(&mut answer).unwrap();
-        let v: serde_json::Value = serde_json::from_str(&answer).unwrap();
+        let v = call_json(&self.sb.socket, &line);
         assert!(v.get("token").is_some(), "{v}");
         v["token"].clone()
     }
@@ -210,7 +183,7 @@ fn call(world: &World, which: usize) -> u16 {
 #[test]
 fn eight_busy_clients_through_every_entry_point_cost_one_refresh_per_renewal_period() {
     let world = Arc::new(World::new());
-    let refreshes_before = world.counter("token_refresh");
+    let refreshes_before = world.mock.counters().token_refresh;
     let calls = Arc::new(AtomicU64::new(0));
     let start = Instant::now();
     let threads: Vec<_> = (0..CLIENTS)
@@ -232,7 +205,7 @@ fn eight_busy_clients_through_every_entry_point_cost_one_refresh_per_renewal_per
         t.join().unwrap();
     }
     let elapsed = start.elapsed();
-    let refreshes = world.counter("token_refresh") - refreshes_before;
+    let refreshes = world.mock.counters().token_refresh - refreshes_before;
     let calls = calls.load(Ordering::SeqCst);
     eprintln!(
         "{calls} calls over {elapsed:?}: {refreshes} refreshes (budget {})",
@@ -245,14 +218,18 @@ fn eight_busy_clients_through_every_entry_point_cost_one_refresh_per_renewal_per
         budget()
     );
     assert!(refreshes >= 3, "the daemon renewed only {refreshes} times");
-    assert_eq!(world.counter("wrs_unauthorized"), 0, "a token was refused");
-    assert!(world.counter("wrs_ok") >= calls);
+    assert_eq!(
+        world.mock.counters().wrs_unauthorized,
+        0,
+        "a token was refused"
+    );
+    assert!(world.mock.counters().wrs_ok >= calls);
 }
 
 #[test]
 fn asking_for_a_minute_of_7_second_tokens_costs_no_more_and_says_so() {
     let world = Arc::new(World::new());
-    let refreshes_before = world.counter("token_refresh");
+    let refreshes_before = world.mock.counters().token_refresh;
     let start = Instant::now();
     let threads: Vec<_> = (0..CLIENTS)
         .map(|i| {
@@ -290,14 +267,14 @@ fn asking_for_a_minute_of_7_second_tokens_costs_no_more_and_says_so() {
         })
         .collect();
     let calls: u64 = threads.into_iter().map(|t| t.join().unwrap()).sum();
-    let refreshes = world.counter("token_refresh") - refreshes_before;
+    let refreshes = world.mock.counters().token_refresh - refreshes_before;
     assert!(calls >= 100, "only {calls} calls");
     assert!(
         refreshes <= budget() + 1,
         "{refreshes} refreshes for {calls} calls, budget {}",
         budget()
     );
-    assert_eq!(world.counter("wrs_unauthorized"), 0);
+    assert_eq!(world.mock.counters().wrs_unauthorized, 0);
     // The daemon warned once, not per call.
     let log = std::fs::read_to_string(world.sb.root.path().join("daemon.log")).unwrap();
     assert_eq!(

@@ -3,14 +3,9 @@
 #![cfg(unix)]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-#[path = "integrations/mock.rs"]
-#[allow(dead_code)]
-mod mock;
-
 use std::process::Output;
 
-use mock::Mock;
-use wrs_e2e::{Sandbox, describe, stdout};
+use wrs_testkit::{Mock, Sandbox, describe, stdout};
 
 /// Variables that would change what the network checks see.
 const HOST_VARS: &[&str] = &[
@@ -83,7 +78,7 @@ fn status_of(text: &str, check: &str) -> String {
 fn a_working_profile_against_the_mock_passes_and_doctor_starts_no_daemon() {
     let mock = Mock::start();
     let sb = Sandbox::new();
-    add_profile(&sb, "plm", &mock.url("issuer"), &[]);
+    add_profile(&sb, "plm", &mock.ready.issuer, &[]);
     let out = doctor(&sb, &[]);
     assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
     let text = stdout(&out);
@@ -170,7 +165,7 @@ fn an_untrusted_ca_is_named_in_plain_words_and_the_ca_file_fixes_it() {
     let sb = Sandbox::new();
     let ca = sb.root.path().join("mock-ca.pem");
     let mock = Mock::start_with(&["--tls", "--ca-out", ca.to_str().unwrap()]);
-    let issuer = mock.url("issuer");
+    let issuer = mock.ready.issuer.clone();
     assert!(issuer.starts_with("https://"), "{issuer}");
 
     add_profile(&sb, "plm", &issuer, &[]);
@@ -238,7 +233,7 @@ fn an_untrusted_ca_is_named_in_plain_words_and_the_ca_file_fixes_it() {
 fn json_output_parses_and_carries_the_same_statuses() {
     let mock = Mock::start();
     let sb = Sandbox::new();
-    add_profile(&sb, "plm", &mock.url("issuer"), &[]);
+    add_profile(&sb, "plm", &mock.ready.issuer, &[]);
     // A second, broken profile: an issuer nobody answers on.
     add_profile(&sb, "gone", "http://127.0.0.1:9/", &[]);
     let text_out = doctor(&sb, &[]);

@@ -9,10 +9,6 @@
 #![cfg(unix)]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-#[path = "integrations/mock.rs"]
-#[allow(dead_code)]
-mod mock;
-
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::process::Command;
@@ -21,8 +17,7 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use mock::Mock;
-use wrs_e2e::{Sandbox, describe, stderr, stdout, wait_until};
+use wrs_testkit::{Mock, Sandbox, describe, stderr, stdout, wait_until};
 
 /// A refresh token minted by the mock for the public client, imported as
 /// a login would store it: the tests measure what follows, not the login.
@@ -37,10 +32,6 @@ fn import_login(sb: &Sandbox, mock: &Mock, profile: &str) {
         &format!("{refresh}\n"),
     );
     assert!(out.status.success(), "{}", describe(&out));
-}
-
-fn counter(mock: &Mock, name: &str) -> u64 {
-    mock.counters()[name].as_u64().unwrap()
 }
 
 /// A TCP relay in front of the mock that can be switched down: it then
@@ -119,14 +110,14 @@ fn copy_then_close(mut from: TcpStream, mut to: TcpStream) {
 
 /// A profile `plm` whose token endpoint is reached through `relay`.
 fn relayed_profile(sb: &Sandbox, mock: &Mock, relay: &Relay) {
-    let token = mock.url("token_endpoint");
+    let token = mock.ready.token_endpoint.clone();
     let path = token.splitn(4, '/').nth(3).unwrap();
     let out = sb.run(&[
         "profile",
         "add",
         "plm",
         "--authorization-endpoint",
-        &mock.url("authorization_endpoint"),
+        &mock.ready.authorization_endpoint,
         "--token-endpoint",
         &format!("http://127.0.0.1:{}/{path}", relay.port),
         "--client-id",
@@ -146,7 +137,7 @@ fn relayed_profile(sb: &Sandbox, mock: &Mock, relay: &Relay) {
 #[test]
 fn the_server_refusing_connections_for_a_while_then_back_keeps_the_login() {
     let mock = Mock::start_with(&["--access-token-lifetime", "4", "--roll-refresh-tokens"]);
-    let target = mock.url("token_endpoint");
+    let target = mock.ready.token_endpoint.clone();
     let target = target.split('/').nth(2).unwrap();
     let relay = Relay::start(target);
     let sb = Sandbox::new();
@@ -199,7 +190,7 @@ fn the_server_refusing_connections_for_a_while_then_back_keeps_the_login() {
     );
     let out = sb.run(&["print"]);
     assert!(mock.token_is_active(stdout(&out).trim()));
-    assert_eq!(counter(&mock, "authorization"), 0, "no login was needed");
+    assert_eq!(mock.counters().authorization, 0, "no login was needed");
 }
 
 #[test]
@@ -207,7 +198,7 @@ fn a_tls_failure_says_what_to_fix_and_the_fix_applies_without_a_new_login() {
     let ca = tempfile::NamedTempFile::new().unwrap();
     let mock = Mock::start_with(&["--tls", "--ca-out", ca.path().to_str().unwrap()]);
     let sb = Sandbox::new();
-    sb.add_public_profile("plm", &mock.url("issuer"), "file", &[]);
+    sb.add_public_profile("plm", &mock.ready.issuer, "file", &[]);
     // The imported login is checked with a refresh, which the untrusted
     // chain fails; the login is kept for when the chain is trusted.
     let minted = mock.admin(
@@ -235,7 +226,7 @@ fn a_tls_failure_says_what_to_fix_and_the_fix_applies_without_a_new_login() {
     let out = sb.run(&["print"]);
     assert!(out.status.success(), "{}", describe(&out));
     assert!(mock.token_is_active(stdout(&out).trim()));
-    assert_eq!(counter(&mock, "authorization"), 0);
+    assert_eq!(mock.counters().authorization, 0);
 }
 
 #[test]
@@ -324,7 +315,7 @@ fn a_full_disk_under_the_file_store_loses_no_login() {
     let mock = Mock::start_with(&["--roll-refresh-tokens"]);
     let disk = SmallDisk::mount(256);
     let sb = Sandbox::new();
-    sb.add_public_profile("plm", &mock.url("issuer"), "file", &[]);
+    sb.add_public_profile("plm", &mock.ready.issuer, "file", &[]);
     // The daemon keeps its secrets on the small disk.
     let data = disk.dir.path().join("data");
     let run = |args: &[&str]| {
@@ -370,7 +361,7 @@ fn a_full_disk_under_the_file_store_loses_no_login() {
     assert!(wait_until(Duration::from_secs(10), || run(&["print"])
         .status
         .success()));
-    assert_eq!(counter(&mock, "authorization"), 0);
+    assert_eq!(mock.counters().authorization, 0);
     assert!(run(&["daemon", "stop"]).status.success());
     let out = run(&["print"]);
     assert!(
@@ -393,7 +384,7 @@ fn sigkill_at_random_moments_of_rotation_never_loses_the_login() {
         "60",
     ]);
     let sb = Sandbox::new();
-    sb.add_public_profile("plm", &mock.url("issuer"), "file", &[]);
+    sb.add_public_profile("plm", &mock.ready.issuer, "file", &[]);
     import_login(&sb, &mock, "plm");
     let secrets = sb.root.path().join("data/wrs-token/secrets/plm.json");
     for round in 0..10u64 {
@@ -421,14 +412,14 @@ fn sigkill_at_random_moments_of_rotation_never_loses_the_login() {
         assert!(out.status.success(), "round {round}: {}", describe(&out));
         assert!(mock.token_is_active(stdout(&out).trim()));
     }
-    assert_eq!(counter(&mock, "authorization"), 0, "never a new login");
+    assert_eq!(mock.counters().authorization, 0, "never a new login");
 }
 
 #[test]
 fn a_daemon_stopped_past_expiry_serves_a_fresh_token_when_it_wakes() {
     let mock = Mock::start_with(&["--access-token-lifetime", "3", "--roll-refresh-tokens"]);
     let sb = Sandbox::new();
-    sb.add_public_profile("plm", &mock.url("issuer"), "file", &[]);
+    sb.add_public_profile("plm", &mock.ready.issuer, "file", &[]);
     import_login(&sb, &mock, "plm");
     let before = stdout(&sb.run(&["print"])).trim().to_owned();
     let pid = sb.daemon_pid().unwrap().to_string();
@@ -457,5 +448,5 @@ fn a_daemon_stopped_past_expiry_serves_a_fresh_token_when_it_wakes() {
     let after = stdout(&out).trim().to_owned();
     assert_ne!(after, before);
     assert!(mock.token_is_active(&after), "never the expired token");
-    assert_eq!(counter(&mock, "authorization"), 0);
+    assert_eq!(mock.counters().authorization, 0);
 }

@@ -9,8 +9,9 @@ use std::os::unix::net::{UnixDatagram, UnixListener, UnixStream};
 use std::process::Command;
 use std::time::Duration;
 
-use wrs_e2e::{Sandbox, bin, describe, stderr, stdout, wait_until};
 use wrs_proto::{ErrorKind, Request, Response};
+use wrs_testkit::impostor::OtherUser;
+use wrs_testkit::{Sandbox, bin, describe, require, stderr, stdout, wait_until};
 
 /// A daemon with the built-in test source: profile `test`, 300 s tokens.
 const TEST_SOURCE: &[&str] = &["--test-source", "profile=test,lifetime=300"];
@@ -334,31 +335,16 @@ fn foreground_daemon_notifies_systemd_when_ready() {
 /// permissions: the daemon checks the peer's uid on every connection.
 #[test]
 fn a_connection_from_another_uid_is_refused() {
-    let other = "wrs-e2e-other";
-    let is_root = Command::new("id")
-        .arg("-u")
-        .output()
-        .map(|o| o.stdout == b"0\n")
-        .unwrap_or(false);
-    let has_user = Command::new("id")
-        .arg(other)
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false);
-    if !is_root || !has_user {
-        // scripts/setup-test-env creates the user when run as root (as CI is).
-        eprintln!("skipped: needs root and the user {other} (scripts/setup-test-env)");
-        return;
-    }
+    // Root, to act as the other user that scripts/setup-test-env creates.
+    let other = require!(OtherUser::find());
     let sb = started();
     // Open every door the file system has, so only the uid check remains.
     for dir in sb.socket.ancestors().skip(1).take(3) {
         std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o711)).unwrap();
     }
     std::fs::set_permissions(&sb.socket, std::fs::Permissions::from_mode(0o666)).unwrap();
-    let out = Command::new("setpriv")
-        .args(["--reuid", other, "--regid", other, "--clear-groups", "--"])
-        .arg(bin("wrs-token"))
+    let out = other
+        .command(bin("wrs-token").to_str().unwrap())
         .args(["--no-autostart", "print", "-p", "test"])
         .env("WRS_TOKEN_SOCKET", &sb.socket)
         .env("HOME", "/")

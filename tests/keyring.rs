@@ -8,14 +8,9 @@
 //! session of `scripts/with-keyring`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-#[path = "integrations/mock.rs"]
-#[allow(dead_code)]
-mod mock;
-
 use std::process::Command;
 
-use mock::Mock;
-use wrs_e2e::{Sandbox, describe, path_with_binaries, stderr, stdout};
+use wrs_testkit::{Mock, Sandbox, describe, path_with_binaries, stderr, stdout};
 
 /// The scenario, as a user's shell would run it. Markers carry exit codes.
 const SCENARIO: &str = r#"
@@ -56,7 +51,7 @@ fn a_locked_keyring_is_a_clear_error_and_the_session_resumes_when_it_is_back() {
         .env_remove("WRS_TOKEN_PROFILE")
         .env("PATH", path_with_binaries())
         .env("BROWSER", &browser)
-        .env("ISSUER", mock.url("base_url").trim_end_matches('/'))
+        .env("ISSUER", mock.ready.base_url.trim_end_matches('/'))
         .output()
         .expect("dbus-run-session (scripts/setup-test-env installs dbus)");
     assert!(out.status.success(), "{}", describe(&out));
@@ -89,7 +84,7 @@ fn a_locked_keyring_is_a_clear_error_and_the_session_resumes_when_it_is_back() {
         "{restarted}"
     );
     let counters = mock.counters();
-    assert_eq!(counters["authorization"], 1, "one login only: {counters}");
+    assert_eq!(counters.authorization, 1, "one login only: {counters:?}");
 }
 
 /// The keyring locks while the daemon runs and the server rolls refresh
@@ -136,7 +131,7 @@ wrs-token daemon stop >/dev/null
 fn a_keyring_locked_mid_run_keeps_the_rolled_refresh_token_until_it_can_be_saved() {
     let mock = Mock::start_with(&["--auto-approve", "--roll-refresh-tokens"]);
     let sb = Sandbox::new();
-    let root = mock.url("wrs_root");
+    let root = mock.ready.wrs_root.clone();
     let host = root.split('/').nth(2).unwrap().to_owned();
     let out = Command::new("dbus-run-session")
         .args(["--", "bash", "-c", MID_RUN])
@@ -147,7 +142,7 @@ fn a_keyring_locked_mid_run_keeps_the_rolled_refresh_token_until_it_can_be_saved
         .env_remove("WRS_TOKEN_PROFILE")
         .env("PATH", path_with_binaries())
         .env("BROWSER", sb.browser())
-        .env("ISSUER", mock.url("base_url").trim_end_matches('/'))
+        .env("ISSUER", mock.ready.base_url.trim_end_matches('/'))
         .env("WRS_ROOT", &root)
         .env("WRS_HOST", &host)
         .output()
@@ -173,9 +168,6 @@ fn a_keyring_locked_mid_run_keeps_the_rolled_refresh_token_until_it_can_be_saved
         describe(&out)
     );
     let counters = mock.counters();
-    assert_eq!(counters["authorization"], 1, "one login only: {counters}");
-    assert!(
-        counters["token_refresh"].as_u64().unwrap() >= 2,
-        "{counters}"
-    );
+    assert_eq!(counters.authorization, 1, "one login only: {counters:?}");
+    assert!(counters.token_refresh >= 2, "{counters:?}");
 }

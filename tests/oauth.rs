@@ -6,22 +6,21 @@
 //! store), and a daemon killed with SIGKILL coming back logged in.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-#[path = "integrations/mock.rs"]
-#[allow(dead_code)]
-mod mock;
-
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use mock::Mock;
-use wrs_e2e::{Sandbox, describe, stderr, stdout, wait_until};
 use wrs_proto::{Request, Response, SessionState};
+use wrs_testkit::{Mock, Sandbox, describe, precondition, stderr, stdout, wait_until};
 
-/// The keyring when a Secret Service is reachable (as in `scripts/test`),
-/// else the opt-in file store.
+/// The keyring when a Secret Service is reachable (as in `scripts/test`,
+/// and always under CI), else the opt-in file store.
 fn store() -> &'static str {
-    if std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_some() {
+    let bus = std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_some();
+    if precondition(
+        bus,
+        "a session bus with a Secret Service (scripts/with-keyring); the file store stands in",
+    ) {
         "keyring"
     } else {
         "file"
@@ -31,9 +30,9 @@ fn store() -> &'static str {
 fn add_profile(sb: &Sandbox, mock: &Mock, name: &str, store: &str) {
     sb.add_public_profile(
         name,
-        &mock.url("issuer"),
+        &mock.ready.issuer,
         store,
-        &["--resource", &mock.url("wrs_root")],
+        &["--resource", &mock.ready.wrs_root],
     );
 }
 
@@ -138,7 +137,7 @@ fn browser_login_then_renewal_then_sigkill_restart_stays_logged_in() {
         }),
         "two renewals within 15 s of 4 s tokens"
     );
-    assert!(mock.counters()["token_refresh"].as_u64().unwrap() >= 2);
+    assert!(mock.counters().token_refresh >= 2);
 
     // SIGKILL: nothing runs at exit. The rolled refresh token must already be
     // in the store, so a new daemon carries on without a login. Killed
@@ -223,7 +222,7 @@ fn a_profile_never_logged_in_exits_3_with_the_command_to_run() {
         describe(&out)
     );
     assert_eq!(
-        mock.counters()["authorization"],
+        mock.counters().authorization,
         0,
         "no browser, no login attempt from a background call"
     );
@@ -274,12 +273,12 @@ fn logout_revokes_the_refresh_token_once_and_forgets_it() {
     token(&sb, "plm");
     let out = sb.run(&["logout", "plm"]);
     assert!(out.status.success(), "{}", describe(&out));
-    assert_eq!(mock.counters()["revocation"], 1);
+    assert_eq!(mock.counters().revocation, 1);
     // Logged out: exit 3, and a second logout does not call the server again.
     assert_eq!(sb.run(&["print", "-p", "plm"]).status.code(), Some(3));
     let out = sb.run(&["logout", "plm"]);
     assert!(out.status.success(), "{}", describe(&out));
-    assert_eq!(mock.counters()["revocation"], 1, "revoked exactly once");
+    assert_eq!(mock.counters().revocation, 1, "revoked exactly once");
 }
 
 #[test]
@@ -300,9 +299,9 @@ fn an_imported_refresh_token_is_used_and_a_rejected_one_means_login_required() {
     assert!(mock.token_is_active(&token(&sb, "plm")));
     // The grant is revoked at the server (as an admin would): the next
     // refresh gets invalid_grant and the user is told to log in again.
-    let (status, _) = mock::http(
+    let (status, _) = wrs_testkit::http::http(
         "POST",
-        &mock.url("revocation_endpoint"),
+        &mock.ready.revocation_endpoint,
         &[("Content-Type", "application/x-www-form-urlencoded")],
         format!("client_id=wrs-cli&token={refresh}").as_bytes(),
     );
@@ -365,7 +364,7 @@ fn no_token_appears_in_the_daemon_log_at_trace_level() {
     );
     // curl: the real curl through `wrs-token curl` against the Windchill
     // stand-in; its output is the OData body, never the token.
-    let parts = format!("{}ProdMgmt/Parts", mock.url("wrs_root"));
+    let parts = format!("{}ProdMgmt/Parts", mock.ready.wrs_root);
     let out = run(&["curl", "-fsS", &parts]);
     assert!(
         stdout(&out).contains("@odata.context"),
@@ -432,7 +431,7 @@ fn add_service_profile(sb: &Sandbox, mock: &Mock, store: &str) {
             "add",
             "svc",
             "--token-endpoint",
-            &mock.url("token_endpoint"),
+            &mock.ready.token_endpoint,
             "--grant",
             "client-credentials",
             "--client-id",
@@ -473,7 +472,7 @@ fn token_endpoint_faults_are_reported_and_survived() {
         );
         // As after a 401: the daemon must go to the server now.
         sb.invalidate("svc");
-        let requests = mock.counters()["token"].as_u64().unwrap();
+        let requests = mock.counters().token;
         let out = sb.run(&["print", "-p", "svc"]);
         assert_eq!(out.status.code(), Some(5), "{fault}: {}", describe(&out));
         assert!(stderr(&out).contains(words), "{fault}: {}", describe(&out));
@@ -493,7 +492,7 @@ fn token_endpoint_faults_are_reported_and_survived() {
             std::thread::sleep(Duration::from_millis(100));
         };
         assert_eq!(
-            mock.counters()["token"].as_u64().unwrap(),
+            mock.counters().token,
             requests + 2,
             "{fault}: the failure and the recovery, nothing between"
         );
@@ -546,12 +545,9 @@ fn sigkill_mid_refresh_then_restart_stays_logged_in() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let before = mock.counters()["token"].as_u64().unwrap();
+    let before = mock.counters().token;
     assert!(
-        wait_until(Duration::from_secs(5), || mock.counters()["token"]
-            .as_u64()
-            .unwrap()
-            > before),
+        wait_until(Duration::from_secs(5), || mock.counters().token > before),
         "refresh sent"
     );
     let pid = sb.daemon_pid().unwrap();
@@ -570,7 +566,7 @@ fn sigkill_mid_refresh_then_restart_stays_logged_in() {
     let out = sb.run(&["print", "-p", "plm"]);
     assert!(out.status.success(), "{}", describe(&out));
     assert!(mock.token_is_active(stdout(&out).trim()));
-    assert_eq!(mock.counters()["authorization"], 1, "one login only");
+    assert_eq!(mock.counters().authorization, 1, "one login only");
 }
 
 /// HTTP(S)_PROXY is honoured and NO_PROXY exempts hosts, as curl does: the

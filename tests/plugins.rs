@@ -8,8 +8,8 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
 use std::process::Command;
 
-use wrs_e2e::impostor::{Impostor, OtherUser, Received, SharedTmp};
-use wrs_e2e::{Sandbox, describe, stderr, stdout};
+use wrs_testkit::impostor::{Impostor, OtherUser, Received, SharedTmp};
+use wrs_testkit::{Sandbox, describe, stderr, stdout};
 
 fn example(rel: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

@@ -5,15 +5,10 @@
 //! breaks these tests.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-#[path = "integrations/mock.rs"]
-#[allow(dead_code)]
-mod mock;
-
 use std::path::Path;
 use std::process::Command;
 
-use mock::Mock;
-use wrs_e2e::{Sandbox, describe, path_with_binaries, stdout};
+use wrs_testkit::{Mock, Sandbox, describe, path_with_binaries, stdout};
 
 /// The fenced `sh` blocks of a markdown file.
 fn sh_blocks(markdown: &str) -> Vec<String> {
@@ -48,7 +43,7 @@ fn readme_block(needles: &[&str]) -> String {
 fn the_ci_recipe_works_as_written() {
     let recipe = readme_block(&["--grant client-credentials", "wrs-token curl -p ci"]);
     let mock = Mock::start_with(&[]);
-    let base = mock.url("base_url").trim_end_matches('/').to_owned();
+    let base = mock.ready.base_url.trim_end_matches('/').to_owned();
     // The README's example client is the mock's client-credentials client.
     let script = recipe
         .replace("https://sso.example.com", &base)
@@ -77,8 +72,8 @@ fn the_ci_recipe_works_as_written() {
     );
     // One client-credentials grant, no browser, no refresh token.
     let counters = mock.counters();
-    assert_eq!(counters["authorization"], 0, "{counters}");
-    assert!(counters["token"].as_u64().unwrap() >= 1, "{counters}");
+    assert_eq!(counters.authorization, 0, "{counters:?}");
+    assert!(counters.token >= 1, "{counters:?}");
     // The secret went to the memory store, not the config file.
     let config =
         std::fs::read_to_string(sb.root.path().join("config/wrs-token/config.toml")).unwrap();
@@ -90,7 +85,7 @@ fn the_ci_recipe_works_as_written() {
 fn the_readme_walkthrough_works_as_written() {
     let walkthrough = readme_block(&["wrs-token profile add plm", "wrs-token login plm"]);
     let mock = Mock::start_with(&["--auto-approve"]);
-    let base = mock.url("base_url").trim_end_matches('/').to_owned();
+    let base = mock.ready.base_url.trim_end_matches('/').to_owned();
     let script = walkthrough
         .replace("https://sso.example.com", &base)
         .replace("https://plm.example.com", &base);
@@ -146,7 +141,7 @@ fn the_readme_walkthrough_works_as_written() {
         describe(&git)
     );
     // And the last line logged out: revoked at the server.
-    assert_eq!(mock.counters()["revocation"], 1);
+    assert_eq!(mock.counters().revocation, 1);
 }
 
 /// `cargo install` is not run here (a release build of the daemon takes

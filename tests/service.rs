@@ -9,7 +9,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-use wrs_e2e::{bin, describe, stdout};
+use wrs_testkit::{bin, describe, stdout};
 
 /// A home of its own, a runtime dir without a user bus, no systemd user
 /// manager: what a container or CI job has.

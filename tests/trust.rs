@@ -18,8 +18,8 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
-use wrs_e2e::impostor::{Impostor, OtherUser, Received, SharedTmp};
-use wrs_e2e::{Sandbox, bin, describe, stderr, stdout};
+use wrs_testkit::impostor::{Impostor, OtherUser, Received, SharedTmp};
+use wrs_testkit::{Sandbox, bin, describe, stderr, stdout};
 
 /// The commands that handed something to, or took something from, whoever
 /// listened: (arguments, stdin).

@@ -11,7 +11,7 @@ use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use super::mock::{dechunk, token_is_active_at};
+use wrs_testkit::http::token_is_active_at;
 
 /// What the server saw of one request.
 #[derive(Debug, Clone)]
@@ -143,21 +143,19 @@ fn read_body(
 ) -> Option<Vec<u8>> {
     let mut body = Vec::new();
     if header("transfer-encoding").is_some_and(|t| t.eq_ignore_ascii_case("chunked")) {
-        // Read chunk by chunk up to the terminating zero-size chunk.
-        let mut raw = Vec::new();
+        // Chunk by chunk up to the terminating zero-size chunk; each chunk's
+        // data is followed by CRLF.
         loop {
             let mut size_line = String::new();
             reader.read_line(&mut size_line).ok()?;
-            raw.extend_from_slice(size_line.as_bytes());
             let size = usize::from_str_radix(size_line.trim().split(';').next()?, 16).ok()?;
             let mut chunk = vec![0; size + 2];
             reader.read_exact(&mut chunk).ok()?;
-            raw.extend_from_slice(&chunk);
             if size == 0 {
                 break;
             }
+            body.extend_from_slice(&chunk[..size]);
         }
-        body = dechunk(&raw);
     } else if let Some(len) = header("content-length").and_then(|l| l.parse::<u64>().ok()) {
         reader.take(len).read_to_end(&mut body).ok()?;
     }

@@ -1,5 +1,5 @@
 // A certified OpenID provider (panva/oidc-provider) for wrs-oauth's interop
-// tests (tests/interop.rs). Not a mock: the protocol behaviour is the
+// tests (tests/interop/main.rs). Not a mock: the protocol behaviour is the
 // library's own; this file only registers two clients and turns features on.
 //
 //   node tests/interop/server.mjs [PORT]     # PORT or $OIDC_PORT; 0 = ephemeral

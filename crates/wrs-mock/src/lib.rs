@@ -1,8 +1,10 @@
 //! `wrs-mock` owns the project's stand-ins for the outside world: a
 //! PingFederate-like OAuth 2 authorization server and a Windchill REST
 //! Services (WRS) OData endpoint, with fault injection, request counters and
-//! an injectable clock. Tests start it on port 0 and read its URLs; benchmarks,
-//! scripts and `wrs-token demo` run the `wrs-mock` binary.
+//! an injectable clock. Tests start it on port 0 and read its URLs; benchmarks
+//! and scripts run the `wrs-mock` binary; the `wrs-demo` crate (what
+//! `wrs-token demo` runs) starts it in-process. It is only the stand-in: the
+//! demo and its headless browser live in `wrs-demo`.
 //!
 //! What it serves (PingFederate's paths):
 //!
@@ -40,6 +42,7 @@ mod html;
 mod introspect;
 mod oauth_error;
 mod params;
+pub mod ready;
 mod server;
 mod tls;
 mod token;
@@ -49,6 +52,7 @@ pub use config::{AuthMethod, ClientConfig, GrantType, MockConfig, UserConfig};
 pub use counters::Counters;
 pub use faults::{ActiveFault, Endpoint, Fault};
 pub use grants::{RefreshTokenState, TokenSet};
+pub use ready::{READY_PREFIX, ReadyMessage};
 pub use server::MockServer;
 
 /// Why the mock could not start or do what was asked.

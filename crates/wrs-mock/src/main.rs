@@ -1,16 +1,13 @@
 //! `wrs-mock`: runs the mock authorization server and Windchill stand-in
 //! until SIGTERM or SIGINT.
 //!
-//! The first line on stdout is `WRS_MOCK_READY {json}` (URLs, CA file,
-//! clients, users), written once the socket is bound, so a harness can spawn
-//! the binary and wait for it; a human-readable summary follows. Logs go to
+//! The first line on stdout is `WRS_MOCK_READY {json}` (a
+//! [`wrs_mock::ReadyMessage`]: URLs, CA file, clients, users), written once
+//! the socket is bound, so a harness can spawn the binary and wait for it; a human-readable summary follows. Logs go to
 //! stderr (`RUST_LOG` or `-v`).
 //!
-//! Two subcommands serve `wrs-token demo` (and tests):
-//!
-//! - `wrs-mock demo --wrs-token PATH`: the guided demo (see [`demo`]);
-//! - `wrs-mock browse [--ca-file PATH] URL`: a headless browser for
-//!   `$BROWSER` (see [`browse`]).
+//! The guided demo and its headless browser are not here: they are the
+//! `wrs-demo` crate, which runs this server in-process.
 
 use std::io::Write as _;
 use std::net::SocketAddr;
@@ -18,39 +15,15 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use clap::{Parser, Subcommand};
-use serde_json::json;
-use wrs_mock::{MockConfig, MockServer};
-
-mod browse;
-mod demo;
+use clap::Parser;
+use wrs_mock::{MockConfig, MockServer, ReadyMessage};
 
 /// A PingFederate-like authorization server and Windchill REST Services
 /// stand-in, with fault injection, for tests, benchmarks and demos.
 ///
-/// Without a subcommand it serves until SIGTERM or SIGINT.
+/// It serves until SIGTERM or SIGINT.
 #[derive(Debug, Parser)]
-#[command(name = "wrs-mock", version, args_conflicts_with_subcommands = true)]
-struct Cli {
-    /// Something other than serving.
-    #[command(subcommand)]
-    command: Option<Command>,
-    /// Serving options.
-    #[command(flatten)]
-    serve: Args,
-}
-
-/// The subcommands; the default is to serve.
-#[derive(Debug, Subcommand)]
-enum Command {
-    /// Run the guided demo that `wrs-token demo` starts.
-    Demo(demo::DemoArgs),
-    /// Open a URL like a browser, headless, following redirects (for $BROWSER).
-    Browse(browse::BrowseArgs),
-}
-
-/// Serving options.
-#[derive(Debug, clap::Args)]
+#[command(name = "wrs-mock", version)]
 struct Args {
     /// Address to listen on (port 0 picks a free port).
     #[arg(long, default_value = "127.0.0.1:9031")]
@@ -123,15 +96,7 @@ impl Args {
 }
 
 fn main() {
-    let cli = Cli::parse();
-    let args = match cli.command {
-        Some(Command::Demo(demo)) => {
-            init_logging(0);
-            std::process::exit(demo::main(demo));
-        }
-        Some(Command::Browse(browse)) => std::process::exit(browse::main(&browse)),
-        None => cli.serve,
-    };
+    let args = Args::parse();
     init_logging(args.verbose);
     if let Err(e) = run(args) {
         eprintln!("wrs-mock: {e:#}");
@@ -187,45 +152,10 @@ async fn serve(args: Args) -> anyhow::Result<()> {
 
 fn announce(mock: &MockServer, ca_file: Option<&std::path::Path>) {
     let config = mock.config();
-    let clients: Vec<_> = config
-        .clients
-        .iter()
-        .map(|c| {
-            json!({
-                "id": c.id,
-                "secret": c.secret,
-                "auth_methods": c.auth_methods,
-                "grant_types": c.grant_types,
-                "redirect_uris": c.redirect_uris,
-                "scopes": c.scopes,
-            })
-        })
-        .collect();
-    let users: Vec<_> = config
-        .users
-        .iter()
-        .map(|u| json!({ "username": u.username, "password": u.password }))
-        .collect();
-    let ready = json!({
-        "base_url": mock.base_url().as_str(),
-        "issuer": mock.issuer(),
-        "discovery_url": mock.discovery_url().as_str(),
-        "authorization_endpoint": mock.authorization_endpoint().as_str(),
-        "token_endpoint": mock.token_endpoint().as_str(),
-        "device_authorization_endpoint": mock.device_authorization_endpoint().as_str(),
-        "device_verification_uri": mock.device_verification_uri().as_str(),
-        "revocation_endpoint": mock.revocation_endpoint().as_str(),
-        "introspection_endpoint": mock.introspection_endpoint().as_str(),
-        "wrs_root": mock.wrs_root().as_str(),
-        "admin_url": mock.admin_url().as_str(),
-        "ca_file": ca_file.map(|p| p.display().to_string()),
-        "pid": std::process::id(),
-        "clients": clients,
-        "users": users,
-    });
+    let ready = ReadyMessage::new(mock, ca_file);
     let mut out = std::io::stdout().lock();
     // A closed stdout must not stop the server: write errors are ignored.
-    let _ = writeln!(out, "WRS_MOCK_READY {ready}");
+    let _ = writeln!(out, "{}", ready.to_line());
     let _ = out.flush();
     let _ = writeln!(out, "wrs-mock serving on {}", mock.base_url());
     let _ = writeln!(out, "  issuer             {}", mock.issuer());

@@ -1,11 +1,9 @@
 //! The authorization endpoint, driven like a browser over plain HTTP.
 #![allow(clippy::unwrap_used)]
 
-mod common;
-
-use common::*;
 use reqwest::StatusCode;
 use wrs_mock::MockConfig;
+use wrs_testkit::mock_http::*;
 
 #[tokio::test]
 async fn login_and_approve_redirects_with_code_state_and_iss() {

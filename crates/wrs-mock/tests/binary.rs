@@ -4,9 +4,10 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use wrs_mock::{MockConfig, MockServer};
+use wrs_mock::{MockConfig, MockServer, READY_PREFIX, ReadyMessage};
+use wrs_testkit::wait_until;
 
 /// Kills the child if the test fails before it does.
 struct Guard(Child);
@@ -39,44 +40,21 @@ async fn binary_prints_ready_line_serves_https_with_its_ca_and_exits_on_sigterm(
     let stdout = guard.0.stdout.take().unwrap();
     let mut lines = BufReader::new(stdout).lines();
     let first = lines.next().unwrap().unwrap();
-    let ready: serde_json::Value =
-        serde_json::from_str(first.strip_prefix("WRS_MOCK_READY ").unwrap()).unwrap();
-    for key in [
-        "base_url",
-        "issuer",
-        "token_endpoint",
-        "authorization_endpoint",
-        "device_authorization_endpoint",
-        "revocation_endpoint",
-        "introspection_endpoint",
-        "wrs_root",
-        "admin_url",
-        "ca_file",
-    ] {
-        assert!(ready.get(key).is_some(), "READY line lacks {key}");
-    }
+    let ready = ReadyMessage::from_line(&first)
+        .expect("the first line is the ready line")
+        .unwrap();
+    assert!(ready.base_url.starts_with("https://127.0.0.1:"));
+    // No issuer path: the issuer is the base URL without its slash.
+    assert_eq!(format!("{}/", ready.issuer), ready.base_url);
+    assert!(ready.wrs_root.ends_with("/Windchill/oauth/servlet/odata/"));
+    assert!(ready.admin_url.ends_with("/mock/admin/"));
+    assert_eq!(ready.ca_file.as_deref(), ca_path.to_str());
+    assert_eq!(ready.pid, guard.0.id());
     assert!(
-        ready["base_url"]
-            .as_str()
-            .unwrap()
-            .starts_with("https://127.0.0.1:")
-    );
-    assert!(
-        ready["wrs_root"]
-            .as_str()
-            .unwrap()
-            .ends_with("/Windchill/oauth/servlet/odata/")
-    );
-    assert_eq!(
-        ready["ca_file"].as_str().unwrap(),
-        ca_path.to_str().unwrap()
-    );
-    assert!(
-        ready["clients"]
-            .as_array()
-            .unwrap()
+        ready
+            .clients
             .iter()
-            .any(|c| c["id"] == "wrs-service" && c["secret"] == "wrs-service-secret")
+            .any(|c| c.id == "wrs-service" && c.secret.as_deref() == Some("wrs-service-secret"))
     );
     // The human-readable summary follows.
     let rest: Vec<String> = lines.by_ref().take(3).map(|l| l.unwrap()).collect();
@@ -91,7 +69,7 @@ async fn binary_prints_ready_line_serves_https_with_its_ca_and_exits_on_sigterm(
         .build()
         .unwrap();
     let resp = client
-        .post(ready["token_endpoint"].as_str().unwrap())
+        .post(&ready.token_endpoint)
         .basic_auth("wrs-service", Some("wrs-service-secret"))
         .form(&[("grant_type", "client_credentials")])
         .send()
@@ -106,30 +84,21 @@ async fn binary_prints_ready_line_serves_https_with_its_ca_and_exits_on_sigterm(
         .no_proxy()
         .build()
         .unwrap();
-    assert!(
-        strict
-            .get(ready["issuer"].as_str().unwrap())
-            .send()
-            .await
-            .is_err()
-    );
+    assert!(strict.get(&ready.issuer).send().await.is_err());
 
     // The shell's builtin kill: no procps needed.
     let kill = format!("kill -TERM {}", guard.0.id());
     let status = Command::new("sh").args(["-c", &kill]).status().unwrap();
     assert!(status.success());
-    let started = Instant::now();
-    let exit = loop {
-        if let Some(exit) = guard.0.try_wait().unwrap() {
-            break exit;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(10),
-            "wrs-mock did not exit on SIGTERM"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    assert!(exit.success(), "exit status {exit:?}");
+    let mut exit = None;
+    assert!(
+        wait_until(Duration::from_secs(10), || {
+            exit = guard.0.try_wait().unwrap();
+            exit.is_some()
+        }),
+        "wrs-mock did not exit on SIGTERM"
+    );
+    assert!(exit.unwrap().success(), "exit status {exit:?}");
 }
 
 #[test]
@@ -139,7 +108,7 @@ fn binary_refuses_ca_out_without_tls() {
         .output()
         .unwrap();
     assert!(!out.status.success());
-    assert!(!String::from_utf8_lossy(&out.stdout).contains("WRS_MOCK_READY"));
+    assert!(!String::from_utf8_lossy(&out.stdout).contains(READY_PREFIX));
 }
 
 /// A plain HTTP/1.1 request over a std socket: no tokio on this side.

@@ -1,14 +1,12 @@
 //! The device authorization grant (RFC 8628).
 #![allow(clippy::unwrap_used)]
 
-mod common;
-
 use std::time::Duration;
 
-use common::*;
 use reqwest::StatusCode;
 use serde_json::Value;
 use wrs_mock::{MockConfig, MockServer};
+use wrs_testkit::mock_http::*;
 
 async fn begin(mock: &MockServer) -> Value {
     let resp = post_form(

@@ -1,15 +1,13 @@
 //! Fault injection, counters and the admin API.
 #![allow(clippy::unwrap_used)]
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::*;
 use reqwest::StatusCode;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use wrs_mock::{Endpoint, Fault, MockConfig, MockServer};
+use wrs_testkit::mock_http::*;
 
 async fn cc(mock: &MockServer) -> reqwest::Response {
     post_form(

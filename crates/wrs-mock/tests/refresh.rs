@@ -1,13 +1,11 @@
 //! The refresh-token grant: rolling, grace, reuse detection, lifetimes, scope.
 #![allow(clippy::unwrap_used)]
 
-mod common;
-
 use std::time::Duration;
 
-use common::*;
 use reqwest::StatusCode;
 use wrs_mock::{MockConfig, RefreshTokenState};
+use wrs_testkit::mock_http::*;
 
 #[tokio::test]
 async fn without_rolling_the_same_refresh_token_keeps_working() {

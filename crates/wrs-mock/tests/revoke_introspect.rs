@@ -1,13 +1,11 @@
 //! Revocation (RFC 7009), introspection (RFC 7662) and discovery.
 #![allow(clippy::unwrap_used)]
 
-mod common;
-
 use std::time::Duration;
 
-use common::*;
 use reqwest::StatusCode;
 use wrs_mock::{MockConfig, RefreshTokenState};
+use wrs_testkit::mock_http::*;
 
 async fn revoke(mock: &wrs_mock::MockServer, token: &str) -> reqwest::Response {
     post_form(

@@ -1,14 +1,12 @@
 //! The token endpoint: code exchange, client authentication, malformed requests.
 #![allow(clippy::unwrap_used)]
 
-mod common;
-
 use std::time::Duration;
 
-use common::*;
 use reqwest::StatusCode;
 use wrs_mock::config::{DEMO_SPECIAL_CLIENT, DEMO_SPECIAL_SECRET};
 use wrs_mock::{MockConfig, MockServer, RefreshTokenState};
+use wrs_testkit::mock_http::*;
 
 async fn code(mock: &MockServer) -> (String, String) {
     let (verifier, challenge) = pkce();

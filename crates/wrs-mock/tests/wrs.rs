@@ -1,14 +1,12 @@
 //! The Windchill REST Services stand-in.
 #![allow(clippy::unwrap_used)]
 
-mod common;
-
 use std::time::Duration;
 
-use common::*;
 use reqwest::StatusCode;
 use url::Url;
 use wrs_mock::{MockConfig, MockServer};
+use wrs_testkit::mock_http::*;
 
 fn at(mock: &MockServer, path: &str) -> Url {
     Url::parse(&format!("{}{path}", mock.wrs_root())).unwrap()

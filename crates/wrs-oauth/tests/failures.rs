@@ -3,18 +3,16 @@
 //! correctly classed as transient or not.
 #![allow(clippy::unwrap_used)]
 
-mod common;
-
 use std::io::Write as _;
 use std::time::Duration;
 
-use common::*;
 use wrs_mock::config::DEMO_PUBLIC_CLIENT;
 use wrs_mock::{Endpoint, Fault, MockConfig, MockServer};
 use wrs_oauth::{
     ClientIdentity, Endpoints, ErrorCode, HttpClient, HttpConfig, OAuthClient, OAuthError, Secret,
     TokenResponse, discover,
 };
+use wrs_testkit::oauth_clients::*;
 
 /// A refresh against a mock with `fault` set on the token endpoint once.
 async fn refresh_with_fault(

@@ -3,18 +3,16 @@
 //! device flow, client credentials, refresh, revocation, introspection.
 #![allow(clippy::unwrap_used)]
 
-mod common;
-
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
-use common::*;
 use wrs_mock::config::{DEMO_PUBLIC_CLIENT, DEMO_SPECIAL_CLIENT, DEMO_SPECIAL_SECRET};
 use wrs_mock::{Endpoint, Fault, MockConfig};
 use wrs_oauth::{
     AuthorizationRequest, ClientAuth, ClientIdentity, ErrorCode, LoopbackListener, OAuthClient,
     OAuthError, Secret, TokenTypeHint, discover,
 };
+use wrs_testkit::oauth_clients::*;
 
 fn scopes() -> Vec<String> {
     vec!["openid".into(), "offline_access".into()]

@@ -86,7 +86,7 @@ const DEMO_HELP: &str = "\
 Examples:
   cargo build --workspace --bins && target/debug/wrs-token demo
 
-Runs `wrs-mock demo` (beside wrs-token, else on PATH; WRS_MOCK overrides):
+Runs `wrs-demo demo` (beside wrs-token, else on PATH; WRS_DEMO overrides):
 a local mock authorization server and Windchill, a throw-away profile, a
 login, a token, a Windchill call and a renewal, all in a temporary
 directory removed at the end. Your own config, keyring and daemon are not

@@ -5,8 +5,6 @@
 #![cfg(unix)]
 #![allow(clippy::unwrap_used)]
 
-mod common;
-
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -14,11 +12,13 @@ use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::{FakeDaemon, Reply, launcher, now, run, serve, wrs_token};
 use wrs_proto::{
     ErrorKind, ErrorResponse, PROTOCOL_VERSION, ProfileStatus, Request, Response, Secret,
     SessionState, StatusReport, TokenReply,
 };
+use wrs_testkit::fake_daemon::{FakeDaemon, Reply, launcher, now, serve, wrs_token};
+use wrs_testkit::process::run;
+use wrs_testkit::wait_until;
 
 fn token(expires_in: u64) -> Response {
     Response::Token(TokenReply {
@@ -412,11 +412,10 @@ fn daemon_stop_terminates_a_daemon_of_another_protocol_version() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !socket.exists() {
-        assert!(Instant::now() < deadline, "fake daemon did not bind");
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    assert!(
+        wait_until(Duration::from_secs(10), || socket.exists()),
+        "fake daemon did not bind"
+    );
     // What the user sees first, and the fix it advertises:
     let (code, _, err) = run(wrs_token(&socket).arg("print"));
     assert_eq!(code, 4);

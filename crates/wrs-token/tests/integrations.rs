@@ -2,18 +2,17 @@
 //! fake daemon: what reaches the child's environment, git's stdout and
 //! curl's argv and stdin, and which requests reach the daemon. The real
 //! daemon, mock server, curl and git are exercised in the workspace's
-//! `tests/integrations.rs`.
+//! `tests/integrations/`.
 #![cfg(unix)]
 #![allow(clippy::unwrap_used)]
-
-mod common;
 
 use std::os::unix::process::ExitStatusExt as _;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use common::{FakeDaemon, Reply, now, run, run_with_stdin, wrs_token};
 use wrs_proto::{ErrorKind, ErrorResponse, Request, Response, Secret, TokenReply};
+use wrs_testkit::fake_daemon::{FakeDaemon, Reply, now, wrs_token};
+use wrs_testkit::process::{run, run_with_stdin};
 
 const EXPIRES_IN: u64 = 600;
 

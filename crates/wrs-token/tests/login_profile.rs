@@ -3,17 +3,17 @@
 #![cfg(unix)]
 #![allow(clippy::unwrap_used)]
 
-mod common;
-
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use common::{FakeDaemon, Reply, now, run, run_with_stdin, wrs_token};
 use wrs_config::{Config, Grant, StoreKind};
 use wrs_proto::{ErrorKind, ErrorResponse, LoginMethod, LoginPrompt, Request, Response, Secret};
+use wrs_testkit::fake_daemon::{FakeDaemon, Reply, now, wrs_token};
+use wrs_testkit::process::{run, run_with_stdin};
+use wrs_testkit::wait_until;
 
 /// A home of its own: config under `XDG_CONFIG_HOME`, data under
 /// `XDG_DATA_HOME`, nothing of the user's.
@@ -448,11 +448,10 @@ fn browser_login_opens_browser_then_reports_the_finished_login() {
         err.contains("Logged in to profile plm; token valid until "),
         "{err}"
     );
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while !opened.exists() {
-        assert!(Instant::now() < deadline, "the browser script never ran");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    assert!(
+        wait_until(Duration::from_secs(5), || opened.exists()),
+        "the browser script never ran"
+    );
     assert_eq!(std::fs::read_to_string(&opened).unwrap(), AUTH_URL);
     let requests = daemon.requests();
     assert_eq!(

@@ -1,13 +1,12 @@
-//! Command-line arguments.
+//! Command-line arguments, parsed into plain values.
+//!
+//! This module knows clap and nothing of the daemon: `launch` turns the
+//! values into what the daemon is built from (connection
+//! limits, log options, the test source).
 
 use std::path::PathBuf;
-use std::time::Duration;
 
-use clap::{ArgAction, Parser};
-
-#[cfg(unix)]
-use crate::server::Limits;
-use crate::source::TestSourceSpec;
+use clap::{ArgAction, CommandFactory, Parser};
 
 /// The wrs-token daemon: keeps access tokens ready for `wrs-token` and IDE
 /// plugins on a private local socket.
@@ -43,31 +42,35 @@ pub struct Cli {
     #[arg(long, value_name = "PATH", env = "WRS_TOKEND_LOG_FILE")]
     pub log_file: Option<PathBuf>,
 
-    /// Time a client has to send a complete request or take an answer.
-    #[arg(long, hide = true, value_name = "MS", default_value_t = 5000)]
-    pub io_timeout_ms: u64,
+    /// Time a client has to send a complete request or take an answer
+    /// [default: the server's `Limits::io_timeout`].
+    #[arg(long, hide = true, value_name = "MS")]
+    pub io_timeout_ms: Option<u64>,
 
     /// Connections served at once; a newer one takes an idle one's slot,
-    /// and when every slot is working it is answered `busy`.
-    #[arg(long, hide = true, value_name = "N", default_value_t = 64)]
-    pub max_connections: usize,
+    /// and when every slot is working it is answered `busy` [default: the
+    /// server's `Limits::max_connections`].
+    #[arg(long, hide = true, value_name = "N")]
+    pub max_connections: Option<usize>,
 
     /// TEST AID, never for real use: serve fake tokens
     /// `wrs-test-<profile>-<n>` without an authorization server. SPEC is
-    /// `profile=NAME,...,lifetime=SECS,delay_ms=MS,fail=login_required|network|none`.
+    /// `profile=NAME,...,lifetime=SECS,delay_ms=MS,fail=login_required|network|none`
+    /// (all keys: `wrs_tokend::testing::TestSourceSpec`).
     #[arg(long, hide = true, value_name = "SPEC")]
-    pub test_source: Option<TestSourceSpec>,
+    pub test_source: Option<String>,
 }
 
 impl Cli {
-    /// The connection limits the flags ask for.
-    #[cfg(unix)]
-    pub fn limits(&self) -> Limits {
-        Limits {
-            max_connections: self.max_connections.max(1),
-            io_timeout: Duration::from_millis(self.io_timeout_ms.max(1)),
-            ..Limits::default()
-        }
+    /// The error for a flag whose value the daemon refused after parsing
+    /// (`flag` as in `--test-source <SPEC>`), to be printed with exit code
+    /// 2 like any other bad flag.
+    pub fn invalid_value(flag: &str, value: &str, why: &str) -> clap::Error {
+        clap::Error::raw(
+            clap::error::ErrorKind::ValueValidation,
+            format!("invalid value '{value}' for '{flag}': {why}"),
+        )
+        .format(&mut Cli::command())
     }
 
     /// The default log level the flags ask for.
@@ -85,7 +88,6 @@ impl Cli {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::CommandFactory;
 
     #[test]
     fn test_flags_are_hidden_from_help() {
@@ -108,9 +110,21 @@ mod tests {
             "-vv",
         ])
         .unwrap();
-        assert_eq!(cli.limits().io_timeout, Duration::from_millis(200));
-        assert_eq!(cli.test_source.unwrap().profiles, ["a"]);
+        assert_eq!(cli.io_timeout_ms, Some(200));
+        assert_eq!(cli.max_connections, None);
+        assert_eq!(cli.test_source.as_deref(), Some("profile=a,lifetime=7"));
         assert_eq!(cli.verbose, 2);
-        assert!(Cli::try_parse_from(["wrs-tokend", "--test-source", "bogus"]).is_err());
+        assert_eq!(cli.log_level(), tracing::level_filters::LevelFilter::TRACE);
+    }
+
+    #[test]
+    fn a_value_refused_after_parsing_is_a_bad_flag() {
+        let err = Cli::invalid_value("--test-source <SPEC>", "bogus", "expected key=value");
+        assert_eq!(err.exit_code(), 2);
+        assert!(
+            err.to_string()
+                .contains("invalid value 'bogus' for '--test-source <SPEC>': expected key=value"),
+            "{err}"
+        );
     }
 }

@@ -5,14 +5,12 @@
 //! during suspend on Linux). Sleeping is behind the same trait for the same
 //! reason: a renewal due at 10:00 must fire right after a resume at 10:30,
 //! not 30 minutes later. The clock is a trait so session tests can move
-//! time by hand instead of sleeping.
+//! time by hand instead of sleeping, with
+//! [`FakeClock`](crate::testing::FakeClock) from the test aids.
 
-use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use tokio::sync::watch;
-
-use crate::source::BoxFuture;
+use crate::future::BoxFuture;
 
 /// A source of wall-clock time.
 pub trait Clock: Send + Sync + 'static {
@@ -139,50 +137,6 @@ mod realtime {
     }
 }
 
-/// A clock that only moves when told to (for tests). Sleepers wake when
-/// [`FakeClock::advance`] moves the clock past their deadline.
-#[derive(Debug, Clone)]
-pub struct FakeClock {
-    now: Arc<watch::Sender<SystemTime>>,
-}
-
-impl FakeClock {
-    /// A clock standing at `start`.
-    pub fn new(start: SystemTime) -> Self {
-        FakeClock {
-            now: Arc::new(watch::Sender::new(start)),
-        }
-    }
-
-    /// Moves the clock forward, waking sleepers whose deadline has come.
-    pub fn advance(&self, by: Duration) {
-        self.now.send_modify(|now| *now += by);
-    }
-}
-
-impl Default for FakeClock {
-    /// A clock at a fixed, recognisable instant (2026-01-01T00:00:00Z).
-    fn default() -> Self {
-        FakeClock::new(UNIX_EPOCH + Duration::from_secs(1_767_225_600))
-    }
-}
-
-impl Clock for FakeClock {
-    fn now(&self) -> SystemTime {
-        *self.now.borrow()
-    }
-
-    fn sleep_until(&self, deadline: SystemTime) -> BoxFuture<'static, ()> {
-        let mut rx = self.now.subscribe();
-        Box::pin(async move {
-            if rx.wait_for(|now| *now >= deadline).await.is_err() {
-                // The clock is gone, so time can never reach the deadline.
-                std::future::pending::<()>().await;
-            }
-        })
-    }
-}
-
 /// Seconds since the Unix epoch, as the wire carries them (0 for times
 /// before 1970, which a sane clock never gives).
 pub fn unix_secs(t: SystemTime) -> u64 {
@@ -192,25 +146,6 @@ pub fn unix_secs(t: SystemTime) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[tokio::test]
-    async fn fake_sleepers_wake_only_when_the_clock_passes_their_deadline() {
-        let clock = FakeClock::default();
-        let deadline = clock.now() + Duration::from_secs(10);
-        let mut sleep = tokio::spawn(clock.sleep_until(deadline));
-        clock.advance(Duration::from_secs(9));
-        tokio::task::yield_now().await;
-        assert!(
-            tokio::time::timeout(Duration::from_millis(20), &mut sleep)
-                .await
-                .is_err()
-        );
-        clock.advance(Duration::from_secs(1));
-        tokio::time::timeout(Duration::from_secs(1), sleep)
-            .await
-            .unwrap()
-            .unwrap();
-    }
 
     #[tokio::test]
     async fn system_sleep_until_reaches_a_wall_clock_deadline() {

@@ -26,11 +26,6 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
         }
     }
 
-    /// The connection's mode, known after the first byte arrived.
-    pub fn mode(&self) -> Option<Mode> {
-        self.mode
-    }
-
     /// Waits until the next request's first byte is there, without taking
     /// it; `false` at a clean end of stream. Cancel-safe: a caller that
     /// gives up waiting knows no byte of a request was consumed, so the

@@ -1,7 +1,9 @@
 //! Request → response dispatch.
 //!
 //! The handler owns no socket: it turns one decoded [`Request`] into one
-//! [`Response`], so it is tested without any I/O.
+//! [`Response`], so it is tested without any I/O. Token requests go to the
+//! [`Sessions`]; the requests that change logins and secrets go to an
+//! [`Accounts`] (the OAuth runtime, or [`NoAccounts`] without one).
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -10,46 +12,50 @@ use std::time::{Duration, Instant};
 use tokio::sync::watch;
 use wrs_proto::{ErrorKind, ErrorResponse, PROTOCOL_VERSION, Request, Response, StatusReport};
 
+use crate::accounts::{Accounts, NoAccounts};
 use crate::runtime::Runtime;
 use crate::session::Sessions;
-use crate::source::SourceError;
 
 /// Answers requests from the sessions; shared by all connections.
 pub struct Handler {
     sessions: Arc<Sessions>,
-    /// The OAuth runtime; `None` with the test source, where logins and
-    /// the like are not supported.
-    runtime: Option<Arc<Runtime>>,
+    /// Logins, logouts and the like: the OAuth runtime, or [`NoAccounts`]
+    /// (with the test source), where they are not supported.
+    accounts: Arc<dyn Accounts>,
     socket: PathBuf,
     started: Instant,
     shutdown: watch::Sender<bool>,
 }
 
 impl Handler {
-    /// A handler over `sessions`, reporting `socket` in its status.
+    /// A handler over `sessions`, reporting `socket` in its status; it
+    /// serves no logins ([`NoAccounts`]).
     pub fn new(sessions: Arc<Sessions>, socket: PathBuf) -> Self {
+        Handler::with_accounts(sessions, Arc::new(NoAccounts), socket)
+    }
+
+    /// A handler over `runtime`'s sessions, serving logins, logouts and
+    /// the other requests that change them.
+    pub fn with_runtime(runtime: Arc<Runtime>, socket: PathBuf) -> Self {
+        Handler::with_accounts(runtime.sessions().clone(), runtime, socket)
+    }
+
+    /// A handler over `sessions` that forwards the requests changing logins
+    /// and secrets to `accounts`.
+    pub fn with_accounts(
+        sessions: Arc<Sessions>,
+        accounts: Arc<dyn Accounts>,
+        socket: PathBuf,
+    ) -> Self {
         Handler {
             sessions,
-            runtime: None,
+            accounts,
             socket,
             // Uptime is a duration on this host, not an expiry: the
             // monotonic clock is the right one here.
             started: Instant::now(),
             shutdown: watch::Sender::new(false),
         }
-    }
-
-    /// A handler over `runtime`'s sessions, serving logins, logouts and
-    /// the other requests that change them.
-    pub fn with_runtime(runtime: Arc<Runtime>, socket: PathBuf) -> Self {
-        let mut handler = Handler::new(runtime.sessions().clone(), socket);
-        handler.runtime = Some(runtime);
-        handler
-    }
-
-    /// The OAuth runtime, if this handler has one.
-    pub fn runtime(&self) -> Option<&Arc<Runtime>> {
-        self.runtime.as_ref()
     }
 
     /// The sessions behind this handler.
@@ -108,53 +114,40 @@ impl Handler {
                 self.shutdown.send_replace(true);
                 Response::ShuttingDown {}
             }
-            other => match &self.runtime {
-                Some(runtime) => handle_runtime(runtime, other).await,
-                None => unsupported(match other {
-                    Request::LoginBegin { .. } => "login",
-                    Request::LoginWait { .. } => "waiting for a login",
-                    Request::LoginPaste { .. } => "paste-mode login",
-                    Request::Logout { .. } => "logout",
-                    Request::Reload {} => "reload",
-                    Request::ImportRefreshToken { .. } => "importing a refresh token",
-                    Request::SetClientSecret { .. } => "storing a client secret",
-                    Request::ForgetProfile { .. } => "forgetting a profile",
-                    _ => "this request",
-                }),
-            },
+            other => handle_accounts(self.accounts.as_ref(), other).await,
         }
     }
 }
 
-/// The requests that change the OAuth runtime's state.
-async fn handle_runtime(runtime: &Runtime, request: Request) -> Response {
+/// The requests that change logins and secrets.
+async fn handle_accounts(accounts: &dyn Accounts, request: Request) -> Response {
     match request {
         Request::LoginBegin { profile, method } => {
-            runtime.login_begin(profile.as_deref(), method).await
+            accounts.login_begin(profile.as_deref(), method).await
         }
         Request::LoginWait {
             login_id,
             timeout_secs,
         } => {
-            runtime
+            accounts
                 .login_wait(&login_id, Duration::from_secs(timeout_secs))
                 .await
         }
         Request::LoginPaste {
             login_id,
             redirected_url,
-        } => runtime.login_paste(&login_id, &redirected_url).await,
-        Request::Logout { profile, revoke } => runtime.logout(profile.as_deref(), revoke).await,
-        Request::Reload {} => runtime.reload(),
+        } => accounts.login_paste(&login_id, &redirected_url).await,
+        Request::Logout { profile, revoke } => accounts.logout(profile.as_deref(), revoke).await,
+        Request::Reload {} => accounts.reload(),
         Request::ImportRefreshToken {
             profile,
             refresh_token,
-        } => runtime.import(profile.as_deref(), &refresh_token).await,
+        } => accounts.import(profile.as_deref(), &refresh_token).await,
         Request::SetClientSecret {
             profile,
             client_secret,
-        } => runtime.set_client_secret(&profile, &client_secret).await,
-        Request::ForgetProfile { profile, revoke } => runtime.forget(&profile, revoke).await,
+        } => accounts.set_client_secret(&profile, &client_secret).await,
+        Request::ForgetProfile { profile, revoke } => accounts.forget(&profile, revoke).await,
         Request::GetToken { .. }
         | Request::Status {}
         | Request::Invalidate { .. }
@@ -164,11 +157,6 @@ async fn handle_runtime(runtime: &Runtime, request: Request) -> Response {
             "request routed to the wrong place",
         )),
     }
-}
-
-/// The answer to requests the token source cannot serve yet.
-fn unsupported(what: &str) -> Response {
-    Response::Error(SourceError::Unsupported(what.into()).to_response())
 }
 
 /// The answer to a request with another protocol version.

@@ -2,10 +2,16 @@
 //! → exit code.
 //!
 //! The order matters: the fork into the background happens before the
-//! tokio runtime (and its threads) exists; see [`crate::background`].
+//! tokio runtime (and its threads) exists; see `background`.
+//!
+//! This is where the plain values of the command line ([`Cli`]) become
+//! what the daemon is built from: the server's `Limits`, the log's
+//! options, and the hidden `--test-source` spec
+//! ([`TestSourceSpec`]).
 
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::signal::unix::{SignalKind, signal};
 use wrs_proto::endpoint::Endpoint;
@@ -18,12 +24,22 @@ use crate::daemon::{Config, Daemon};
 use crate::log_file::LogFile;
 use crate::logging;
 use crate::runtime::Runtime;
+use crate::server::Limits;
 use crate::session::Sessions;
-use crate::source::{NoProfiles, TestSource, TokenSource};
+use crate::source::{NoProfiles, TokenSource};
+use crate::testing::{TestSource, TestSourceSpec};
 use crate::trust;
 
 /// Runs the daemon process for `cli` and returns its exit code.
 pub fn main(cli: Cli) -> ExitCode {
+    // Refused like any flag clap refuses, before anything happens.
+    let test_source = match test_source(&cli) {
+        Ok(spec) => spec,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(2));
+        }
+    };
     harden();
     let endpoint = match &cli.socket {
         Some(path) => Endpoint::at(path),
@@ -49,9 +65,13 @@ pub fn main(cli: Cli) -> ExitCode {
             return ExitCode::FAILURE;
         }
     }
+    let log_options = logging::Options {
+        file: cli.log_file.clone(),
+        level: cli.log_level(),
+    };
     // Opened before the fork (no thread involved), so a log that cannot be
     // opened is reported to the user, not lost.
-    let target = match logging::Target::choose(&cli, background, &endpoint.dir) {
+    let target = match logging::Target::choose(&log_options, background, &endpoint.dir) {
         Ok(target) => target,
         Err(e) => {
             eprintln!("wrs-tokend: {e}");
@@ -70,7 +90,7 @@ pub fn main(cli: Cli) -> ExitCode {
         }
     }
 
-    target.init(&cli);
+    target.init(&log_options);
     // Built by hand, only now: no thread may exist at fork time.
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -85,25 +105,54 @@ pub fn main(cli: Cli) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let code = runtime.block_on(serve(cli, endpoint, ready, log));
+    let code = runtime.block_on(serve(endpoint, limits(&cli), test_source, ready, log));
     // Connection tasks were drained or aborted; do not wait on stragglers
     // such as a token fetch that nobody awaits any more.
     runtime.shutdown_background();
     code
 }
 
+/// The `--test-source` spec, if the flag was given; a bad spec is a bad
+/// flag.
+fn test_source(cli: &Cli) -> Result<Option<TestSourceSpec>, clap::Error> {
+    let Some(value) = &cli.test_source else {
+        return Ok(None);
+    };
+    value
+        .parse()
+        .map(Some)
+        .map_err(|why: String| Cli::invalid_value("--test-source <SPEC>", value, &why))
+}
+
+/// The connection limits: the defaults, with what the hidden tuning flags
+/// change (at least one connection, at least 1 ms).
+fn limits(cli: &Cli) -> Limits {
+    let defaults = Limits::default();
+    Limits {
+        max_connections: cli
+            .max_connections
+            .map_or(defaults.max_connections, |n| n.max(1)),
+        io_timeout: cli
+            .io_timeout_ms
+            .map_or(defaults.io_timeout, |ms| Duration::from_millis(ms.max(1))),
+        ..defaults
+    }
+}
+
 async fn serve(
-    cli: Cli,
     endpoint: Endpoint,
+    limits: Limits,
+    test_source: Option<TestSourceSpec>,
     mut ready: ReadySignal,
     log: Option<Arc<LogFile>>,
 ) -> ExitCode {
     let clock = Arc::new(SystemClock);
     let mut config = Config::new(endpoint);
-    config.limits = cli.limits();
+    config.limits = limits;
+    let fake_tokens = test_source.is_some();
     // The configuration is read here, after the fork; the keyring is opened
     // even later, on first use.
-    let runtime = match (&cli.test_source, wrs_config::Paths::resolve()) {
+    let runtime = match (&test_source, wrs_config::Paths::resolve()) {
         (Some(_), _) => None,
         (None, Some(paths)) => Some(Runtime::load(&paths, clock.clone())),
         (None, None) => {
@@ -116,8 +165,8 @@ async fn serve(
     let started = match &runtime {
         Some(runtime) => Daemon::start_with_runtime(config, runtime.clone()),
         None => {
-            let source: Arc<dyn TokenSource> = match &cli.test_source {
-                Some(spec) => Arc::new(TestSource::new(spec.clone(), clock.clone())),
+            let source: Arc<dyn TokenSource> = match test_source {
+                Some(spec) => Arc::new(TestSource::new(spec, clock.clone())),
                 None => Arc::new(NoProfiles),
             };
             Daemon::start(config, Arc::new(Sessions::new(source, clock)))
@@ -149,7 +198,7 @@ async fn serve(
         pid = std::process::id(),
         "wrs-tokend started"
     );
-    if cli.test_source.is_some() {
+    if fake_tokens {
         tracing::warn!("serving fake tokens from the TEST token source (--test-source)");
     }
     let (mut term, mut int) = match (
@@ -201,5 +250,42 @@ fn harden() {
         rustix::process::set_dumpable_behavior(rustix::process::DumpableBehavior::NotDumpable)
     {
         eprintln!("wrs-tokend: warning: cannot disable core dumps: {e}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    fn cli(args: &[&str]) -> Cli {
+        Cli::try_parse_from(std::iter::once("wrs-tokend").chain(args.iter().copied())).unwrap()
+    }
+
+    #[test]
+    fn tuning_flags_change_only_their_own_limit() {
+        assert_eq!(limits(&cli(&[])), Limits::default());
+        let tuned = limits(&cli(&["--io-timeout-ms", "200", "--max-connections", "0"]));
+        assert_eq!(tuned.io_timeout, Duration::from_millis(200));
+        assert_eq!(tuned.max_connections, 1);
+        assert_eq!(
+            Limits {
+                io_timeout: Limits::default().io_timeout,
+                max_connections: Limits::default().max_connections,
+                ..tuned
+            },
+            Limits::default()
+        );
+    }
+
+    #[test]
+    fn a_bad_test_source_spec_is_a_bad_flag() {
+        assert_eq!(test_source(&cli(&[])).unwrap(), None);
+        let spec = test_source(&cli(&["--test-source", "profile=a,lifetime=7"])).unwrap();
+        assert_eq!(spec.unwrap().profiles, ["a"]);
+        let err = test_source(&cli(&["--test-source", "bogus"])).unwrap_err();
+        assert_eq!(err.exit_code(), 2);
+        assert!(err.to_string().contains("--test-source"), "{err}");
     }
 }

@@ -2,60 +2,78 @@
 //! the trust checks around it, the per-profile token sessions and the
 //! daemon's process life (background start, systemd, shutdown).
 //!
-//! Clients never see this crate: they speak the `wrs_proto` wire. Modules:
+//! Clients never see this crate: they speak the `wrs_proto` wire. Modules,
+//! from the process down to the leaves (each only uses those below it;
+//! those in plain type are private to the crate):
 //!
-//! - [`launch`]: the process (flags → fork → runtime → daemon → exit code).
-//! - [`cli`]: command-line flags, including hidden test aids.
-//! - [`background`]: detaching and the ready pipe to the launcher.
-//! - [`logging`]: where the log goes (stderr, journal, rotating file).
-//! - [`log_file`]: the size-bounded rotating log file.
-//! - [`activation`]: systemd socket activation and `sd_notify`.
+//! - [`launch`]: the process (flags → fork → runtime → daemon → exit code);
+//!   turns the flags into limits, log options and the test source.
+//! - [`cli`]: command-line flags as plain values, including hidden test
+//!   aids.
+//! - `background`: detaching and the ready pipe to the launcher.
+//! - `logging`: where the log goes (stderr, journal, rotating file), from
+//!   its own options.
+//! - `log_file`: the size-bounded rotating log file.
 //! - [`daemon`]: one instance from start (dir, lock, bind) to clean exit.
-//! - [`trust`]: private directory, 0600 socket, peer uid, lock, stale socket.
+//! - `activation`: systemd socket activation and `sd_notify`.
 //! - [`server`]: the accept loop, connection limit, timeouts, drain.
-//! - [`connection`]: async framing over the `wrs_proto::frame` codec.
-//! - [`handler`]: one request → one response.
-//! - [`runtime`]: the OAuth runtime behind the handler: login, logout,
-//!   import, client secret, forget, reload.
+//! - `connection`: async framing over the `wrs_proto::frame` codec.
+//! - [`trust`]: private directory, 0600 socket, peer uid, lock, stale socket.
+//! - [`handler`]: one request → one response; token requests go to the
+//!   sessions, login and secret requests to an [`accounts::Accounts`].
+//! - [`runtime`]: the OAuth runtime, the real [`accounts::Accounts`]:
+//!   login, logout, import, client secret, forget, reload.
+//! - [`accounts`]: the trait for the requests that change logins and
+//!   secrets, and [`accounts::NoAccounts`] ("not supported") for a daemon
+//!   without the runtime.
 //! - [`login`]: pending interactive logins (loopback, paste, device).
-//! - [`session`]: per-profile token cache with single-flight fetches, and
-//!   its renewer (renewal while in use, keepalive while idle, backoff).
-//! - [`policy`]: the budget's rules as pure functions of time: renewal
-//!   point, which cached token answers a request, backoff, hourly budget.
-//! - [`source`]: the [`source::TokenSource`] trait and its simple sources.
-//! - [`oauth_source`]: the real source: OAuth clients, refresh tokens,
-//!   rotation, typed failures.
+//! - [`oauth_source`]: the real token source: OAuth clients, refresh
+//!   tokens, rotation, typed failures.
+//! - [`testing`]: TEST AIDS, the fake clock and the fake token source;
+//!   the binary exposes them only through the hidden `--test-source`.
 //! - [`profiles`]: the loaded configuration, reload with diff.
 //! - [`stores`]: the keyring / file / memory secret stores per profile.
 //! - [`binding`]: a stored secret sealed with the server and client it
 //!   belongs to, so it never travels to another.
+//! - [`session`]: per-profile token cache with single-flight fetches, and
+//!   its child, the renewer (renewal while in use, keepalive while idle,
+//!   backoff), which carries out what the policy decides.
+//! - `policy`: the budget's rules as pure functions of time: renewal
+//!   point, which cached token answers a request, backoff, hourly budget.
+//! - [`source`]: the [`source::TokenSource`] trait, its errors, and the
+//!   source with no profiles.
 //! - [`clock`]: injected wall-clock time and suspend-proof sleeping.
+//! - [`future`]: the boxed future of the object-safe async traits (a leaf).
 //!
 //! Exit codes of the binary: 0 (stopped cleanly, or: background daemon is
 //! ready), 1 (error), 2 (bad flags), 75 ([`daemon::EXIT_ALREADY_RUNNING`]).
 //!
 //! Unix only for now: the Windows named-pipe listener is still to come.
 
+#![deny(missing_docs)]
+
+pub mod accounts;
 #[cfg(unix)]
-pub mod activation;
+pub(crate) mod activation;
 #[cfg(unix)]
-pub mod background;
+pub(crate) mod background;
 pub mod binding;
 pub mod cli;
 pub mod clock;
-pub mod connection;
+pub(crate) mod connection;
 #[cfg(unix)]
 pub mod daemon;
+pub mod future;
 pub mod handler;
 #[cfg(unix)]
 pub mod launch;
 #[cfg(unix)]
-pub mod log_file;
+pub(crate) mod log_file;
 #[cfg(unix)]
-pub mod logging;
+pub(crate) mod logging;
 pub mod login;
 pub mod oauth_source;
-pub mod policy;
+pub(crate) mod policy;
 pub mod profiles;
 pub mod runtime;
 #[cfg(unix)]
@@ -63,5 +81,6 @@ pub mod server;
 pub mod session;
 pub mod source;
 pub mod stores;
+pub mod testing;
 #[cfg(unix)]
 pub mod trust;

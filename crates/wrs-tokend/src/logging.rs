@@ -8,8 +8,8 @@
 //! | background, `/run/systemd/journal/socket` answers | the journal, natively (`journalctl -t wrs-tokend`) |
 //! | background, no journal | `<runtime dir>/wrs-tokend.log`, 0600, rotated at 1 MiB, two old files kept |
 //!
-//! `-v`/`-q` set the default level and `RUST_LOG` directives are added on
-//! top, whatever the destination. In the journal, events carry their level
+//! `-v`/`-q` set the default level ([`Options::level`]) and `RUST_LOG`
+//! directives are added on top, whatever the destination. In the journal, events carry their level
 //! as the priority and their fields as `WRS_<NAME>` (`journalctl
 //! WRS_PROFILE=plm`).
 //!
@@ -21,11 +21,11 @@ use std::io::{self, IsTerminal};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use tracing::level_filters::LevelFilter;
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 
-use crate::cli::Cli;
 use crate::log_file::LogFile;
 
 /// The log file name inside the runtime directory.
@@ -40,6 +40,15 @@ pub const SYSLOG_IDENTIFIER: &str = "wrs-tokend";
 /// The default log file for a runtime directory.
 pub fn default_log_path(dir: &Path) -> PathBuf {
     dir.join(LOG_FILE)
+}
+
+/// What the command line asks of the log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Options {
+    /// `--log-file`: log to this rotating file whatever the mode.
+    pub file: Option<PathBuf>,
+    /// The default level (`-v`, `-q`); `RUST_LOG` adds directives.
+    pub level: LevelFilter,
 }
 
 /// Where the log goes.
@@ -71,8 +80,8 @@ impl Target {
     /// Chooses (and opens) the destination, see the module doc.
     /// `background` is whether the process is about to detach; `runtime_dir`
     /// is the verified private directory of the socket.
-    pub fn choose(cli: &Cli, background: bool, runtime_dir: &Path) -> io::Result<Target> {
-        if let Some(path) = &cli.log_file {
+    pub fn choose(options: &Options, background: bool, runtime_dir: &Path) -> io::Result<Target> {
+        if let Some(path) = &options.file {
             // Absolute now: the daemon changes to `/` when it detaches.
             return Target::open_file(&std::path::absolute(path)?);
         }
@@ -129,11 +138,11 @@ impl Target {
         }
     }
 
-    /// Installs the global subscriber: `cli`'s level plus `RUST_LOG`.
+    /// Installs the global subscriber: `options`' level plus `RUST_LOG`.
     /// A panic is logged there too (stderr may be `/dev/null`).
-    pub fn init(self, cli: &Cli) {
+    pub fn init(self, options: &Options) {
         let filter = EnvFilter::builder()
-            .with_default_directive(cli.log_level().into())
+            .with_default_directive(options.level.into())
             .from_env_lossy();
         let (mut stderr, mut stderr_bare, mut journal, mut file) = (None, None, None, None);
         match self {
@@ -203,20 +212,19 @@ fn stderr_is_journal() -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::Parser;
+
+    fn options(file: Option<PathBuf>) -> Options {
+        Options {
+            file,
+            level: LevelFilter::INFO,
+        }
+    }
 
     #[test]
     fn log_file_flag_forces_a_rotating_file_in_the_foreground() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("custom.log");
-        let cli = Cli::try_parse_from([
-            "wrs-tokend".as_ref(),
-            "--foreground".as_ref(),
-            "--log-file".as_ref(),
-            path.as_os_str(),
-        ])
-        .unwrap();
-        let target = Target::choose(&cli, false, dir.path()).unwrap();
+        let target = Target::choose(&options(Some(path.clone())), false, dir.path()).unwrap();
         assert_eq!(target.file().unwrap().path(), path);
         assert!(!target.keeps_stderr());
         assert_eq!(target.describe(), path.display().to_string());
@@ -225,8 +233,7 @@ mod tests {
     #[test]
     fn the_foreground_logs_to_stderr() {
         let dir = tempfile::tempdir().unwrap();
-        let cli = Cli::try_parse_from(["wrs-tokend", "--foreground"]).unwrap();
-        let target = Target::choose(&cli, false, dir.path()).unwrap();
+        let target = Target::choose(&options(None), false, dir.path()).unwrap();
         assert!(target.keeps_stderr(), "{target:?}");
         assert!(!default_log_path(dir.path()).exists());
     }
@@ -238,8 +245,7 @@ mod tests {
             return;
         }
         let dir = tempfile::tempdir().unwrap();
-        let cli = Cli::try_parse_from(["wrs-tokend"]).unwrap();
-        let target = Target::choose(&cli, true, dir.path()).unwrap();
+        let target = Target::choose(&options(None), true, dir.path()).unwrap();
         assert_eq!(
             target.file().unwrap().path(),
             dir.path().join("wrs-tokend.log")

@@ -38,8 +38,9 @@ use wrs_store::SecretKind;
 
 use crate::binding::{self, Opened, Owner};
 use crate::clock::Clock;
+use crate::future::BoxFuture;
 use crate::profiles::Profiles;
-use crate::source::{BoxFuture, IssuedToken, ProfileInfo, SourceError, TokenSource};
+use crate::source::{IssuedToken, ProfileInfo, SourceError, TokenSource};
 use crate::stores::Stores;
 
 /// Tokens from the profiles' authorization servers.

@@ -2,9 +2,10 @@
 //! sessions over it and the pending logins, with the requests that change
 //! them (login, logout, import, client secret, forget, reload).
 //!
-//! The handler owns no OAuth logic: it forwards these requests here. A
-//! daemon started with the hidden `--test-source` has no runtime, and these
-//! requests answer "not supported" there.
+//! The handler owns no OAuth logic: it forwards these requests to an
+//! [`Accounts`], which the runtime is. A daemon started with the hidden
+//! `--test-source` has no runtime: its
+//! [`NoAccounts`](crate::accounts::NoAccounts) answers "not supported".
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,7 +13,9 @@ use std::time::Duration;
 use wrs_config::Grant;
 use wrs_proto::{ErrorKind, ErrorResponse, LoginMethod, Response, Secret};
 
+use crate::accounts::Accounts;
 use crate::clock::Clock;
+use crate::future::BoxFuture;
 use crate::login::Logins;
 use crate::oauth_source::OAuthSource;
 use crate::profiles::Profiles;
@@ -209,5 +212,57 @@ impl Runtime {
     /// Why the configuration is unusable, if it is.
     pub fn config_error(&self) -> Option<SourceError> {
         self.source.check().err()
+    }
+}
+
+/// The runtime answers the requests that change logins and secrets; its
+/// inherent methods hold the logic, this only boxes their futures.
+impl Accounts for Runtime {
+    fn login_begin<'a>(
+        &'a self,
+        profile: Option<&'a str>,
+        method: LoginMethod,
+    ) -> BoxFuture<'a, Response> {
+        Box::pin(Runtime::login_begin(self, profile, method))
+    }
+
+    fn login_wait<'a>(&'a self, login_id: &'a str, timeout: Duration) -> BoxFuture<'a, Response> {
+        Box::pin(Runtime::login_wait(self, login_id, timeout))
+    }
+
+    fn login_paste<'a>(
+        &'a self,
+        login_id: &'a str,
+        redirected_url: &'a Secret,
+    ) -> BoxFuture<'a, Response> {
+        Box::pin(Runtime::login_paste(self, login_id, redirected_url))
+    }
+
+    fn logout<'a>(&'a self, profile: Option<&'a str>, revoke: bool) -> BoxFuture<'a, Response> {
+        Box::pin(Runtime::logout(self, profile, revoke))
+    }
+
+    fn reload(&self) -> Response {
+        Runtime::reload(self)
+    }
+
+    fn import<'a>(
+        &'a self,
+        profile: Option<&'a str>,
+        refresh_token: &'a Secret,
+    ) -> BoxFuture<'a, Response> {
+        Box::pin(Runtime::import(self, profile, refresh_token))
+    }
+
+    fn set_client_secret<'a>(
+        &'a self,
+        profile: &'a str,
+        secret: &'a Secret,
+    ) -> BoxFuture<'a, Response> {
+        Box::pin(Runtime::set_client_secret(self, profile, secret))
+    }
+
+    fn forget<'a>(&'a self, profile: &'a str, revoke: bool) -> BoxFuture<'a, Response> {
+        Box::pin(Runtime::forget(self, profile, revoke))
     }
 }

@@ -3,7 +3,8 @@
 //!
 //! [`Sessions`] sits between the request handler and the [`TokenSource`]:
 //!
-//! - a cached token answers `GetToken` by the rules of [`crate::policy`]:
+//! - a cached token answers `GetToken` by the rules of the crate's pure
+//!   `policy` module (`src/policy.rs`, which this module only applies):
 //!   whatever minimum a request asks for, a cached token answers until its
 //!   renewal point, and a minimum no token from this server can meet is
 //!   reported in the reply, not answered with a fetch per call;
@@ -19,10 +20,12 @@
 //! - a token whose expiry has passed is never handed out, and one that
 //!   arrives already expired (`expires_in: 0`) or inside its safety margin
 //!   is a failure with backoff, not a renewal every few milliseconds;
-//! - the renewer (`session/renewer.rs`) renews ahead of expiry while the profile is in use (a
-//!   request within its `keep_warm`), retries after transient failures,
-//!   and refreshes an idle session at its `keepalive` interval; an idle
-//!   profile's next request re-arms it.
+//! - the renewer, a child module (`session/renewer.rs`), renews ahead of
+//!   expiry while the profile is in use (a request within its
+//!   `keep_warm`), retries after transient failures, and refreshes an idle
+//!   session at its `keepalive` interval; an idle profile's next request
+//!   re-arms it. It reads and writes the session's state, which no module
+//!   outside `session` can see.
 //!
 //! Each session counts, for `status`, the tokens it served and the requests
 //! it sent to the token endpoint in the last hour.
@@ -357,14 +360,6 @@ impl Sessions {
         }
     }
 
-    /// Changes the renewal policy (before any session exists).
-    pub fn with_policy(mut self, policy: RenewalPolicy) -> Self {
-        if let Some(shared) = Arc::get_mut(&mut self.shared) {
-            shared.policy = policy;
-        }
-        self
-    }
-
     /// The token source behind these sessions.
     pub fn source(&self) -> &Arc<dyn TokenSource> {
         &self.shared.source
@@ -376,8 +371,9 @@ impl Sessions {
     }
 
     /// A token for `profile` (the default when `None`). `asked` is the
-    /// caller's minimum validity, `env` its `WRS_TOKEN_MIN_TTL`; see
-    /// [`MinTtl::resolve`]. Answered from the cache, or by one shared fetch,
+    /// caller's minimum validity, `env` its `WRS_TOKEN_MIN_TTL` (the policy's
+    /// `MinTtl::resolve` combines them with the profile's). Answered from
+    /// the cache, or by one shared fetch,
     /// or (while a failure's backoff holds) with the cached token or the
     /// last error. A session that needs a login answers so at once.
     pub async fn get_token(

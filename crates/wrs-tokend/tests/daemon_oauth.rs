@@ -3,35 +3,15 @@
 //! imported refresh token gives tokens the server accepts, SIGHUP reloads.
 #![allow(clippy::unwrap_used)]
 
-use std::os::unix::net::UnixStream;
-use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use wrs_mock::{MockConfig, MockServer};
-use wrs_proto::frame::{decode_binary, read_frame, write_frame};
-use wrs_proto::{ErrorKind, Request, RequestEnvelope, Response, Secret};
+use wrs_proto::{ErrorKind, Request, Response, Secret};
+use wrs_testkit::daemon::{StopOnDrop, call};
+use wrs_testkit::wait_until;
 
 const BIN: &str = env!("CARGO_BIN_EXE_wrs-tokend");
-
-fn call(socket: &Path, request: Request) -> Response {
-    let mut s = UnixStream::connect(socket).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
-    write_frame(&mut s, &RequestEnvelope::new(request)).unwrap();
-    let body = read_frame(&mut s).unwrap().unwrap();
-    decode_binary(&body).unwrap()
-}
-
-struct Stopper(PathBuf);
-
-impl Drop for Stopper {
-    fn drop(&mut self) {
-        if let Ok(mut s) = UnixStream::connect(&self.0) {
-            let _ = write_frame(&mut s, &RequestEnvelope::new(Request::Shutdown {}));
-            let _ = read_frame(&mut s);
-        }
-    }
-}
 
 fn profile(name: &str, mock: &MockServer) -> String {
     format!(
@@ -59,7 +39,7 @@ fn the_daemon_serves_a_configured_profile_and_reloads_on_sighup() {
         .stdin(Stdio::null())
         .output()
         .unwrap();
-    let _stopper = Stopper(socket.clone());
+    let _stopper = StopOnDrop(socket.clone());
     assert!(out.status.success(), "{out:?}");
 
     // Configured but not logged in: exit-3 kind, naming the login command.
@@ -113,16 +93,13 @@ fn the_daemon_serves_a_configured_profile_and_reloads_on_sighup() {
         .status()
         .unwrap();
     assert!(hup.success());
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        if let Response::Profiles(list) = call(&socket, Request::ListProfiles {})
-            && list.len() == 2
-        {
-            break;
-        }
-        assert!(Instant::now() < deadline, "SIGHUP did not reload");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    assert!(
+        wait_until(Duration::from_secs(10), || matches!(
+            call(&socket, Request::ListProfiles {}),
+            Response::Profiles(list) if list.len() == 2
+        )),
+        "SIGHUP did not reload"
+    );
     match call(
         &socket,
         Request::GetToken {

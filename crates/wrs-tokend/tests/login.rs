@@ -11,6 +11,7 @@ use mock_env::{Env, authorize, browser, public_profile};
 use wrs_config::StoreKind;
 use wrs_mock::{ClientConfig, MockConfig};
 use wrs_proto::{ErrorKind, LoginMethod, Request, Response, Secret, SessionState};
+use wrs_testkit::process::{is_child_test, run_test_in_child};
 use wrs_tokend::clock::SystemClock;
 
 #[tokio::test]
@@ -424,8 +425,20 @@ async fn forget_profile_logs_out_and_deletes_the_client_secret() {
 
 #[tokio::test]
 async fn a_missing_keyring_is_a_store_error_naming_the_alternatives() {
-    if std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_some() {
-        // A session bus (maybe with a keyring) is present: nothing to show.
+    // A host without a session bus, made for this test alone: a child
+    // process without `DBUS_SESSION_BUS_ADDRESS` and with an empty runtime
+    // dir (no `$XDG_RUNTIME_DIR/bus`), while the other tests keep the
+    // keyring session of scripts/with-keyring.
+    if !is_child_test() {
+        let runtime_dir = tempfile::tempdir().unwrap();
+        run_test_in_child(
+            "a_missing_keyring_is_a_store_error_naming_the_alternatives",
+            |child| {
+                child
+                    .env_remove("DBUS_SESSION_BUS_ADDRESS")
+                    .env("XDG_RUNTIME_DIR", runtime_dir.path());
+            },
+        );
         return;
     }
     let env = Env::start(

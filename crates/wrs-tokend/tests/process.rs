@@ -6,20 +6,16 @@ use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use wrs_proto::frame::{decode_binary, read_frame, write_frame};
-use wrs_proto::{ErrorKind, Request, RequestEnvelope, Response};
+use wrs_proto::{ErrorKind, Request, Response};
+use wrs_testkit::daemon::{StopOnDrop, call};
+use wrs_testkit::{require, wait_until};
 
 const BIN: &str = env!("CARGO_BIN_EXE_wrs-tokend");
 
-fn call(socket: &Path, request: Request) -> Response {
-    let mut s = UnixStream::connect(socket).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    write_frame(&mut s, &RequestEnvelope::new(request)).unwrap();
-    let body = read_frame(&mut s).unwrap().unwrap();
-    decode_binary(&body).unwrap()
-}
+/// How long another process gets to change its state.
+const TEN_SECS: Duration = Duration::from_secs(10);
 
 fn start_background(socket: &Path, extra: &[&str]) -> Output {
     Command::new(BIN)
@@ -33,28 +29,8 @@ fn start_background(socket: &Path, extra: &[&str]) -> Output {
         .unwrap()
 }
 
-fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !done() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
 fn mode(p: &Path) -> u32 {
     std::fs::metadata(p).unwrap().permissions().mode() & 0o7777
-}
-
-struct Stopper(PathBuf);
-
-impl Drop for Stopper {
-    /// Never leave a daemon behind, even when an assertion failed.
-    fn drop(&mut self) {
-        if let Ok(mut s) = UnixStream::connect(&self.0) {
-            let _ = write_frame(&mut s, &RequestEnvelope::new(Request::Shutdown {}));
-            let _ = read_frame(&mut s);
-        }
-    }
 }
 
 #[test]
@@ -64,7 +40,7 @@ fn background_start_is_ready_on_exit_and_a_second_start_exits_75() {
     // `output()` also proves the daemon does not keep our stdout/stderr
     // pipes open: it would hang here otherwise.
     let out = start_background(&socket, &["--test-source", "profile=ci,lifetime=600"]);
-    let _stopper = Stopper(socket.clone());
+    let _stopper = StopOnDrop(socket.clone());
     assert!(out.status.success(), "{out:?}");
 
     // Exit 0 means ready: the very first connect must work, no retry.
@@ -85,12 +61,6 @@ fn background_start_is_ready_on_exit_and_a_second_start_exits_75() {
     };
     assert_ne!(pid, std::process::id());
 
-    // Without a journal the background daemon logs beside the socket.
-    if !Path::new("/run/systemd/journal/socket").exists() {
-        let log = tmp.path().join("rt").join("wrs-tokend.log");
-        assert_eq!(mode(&log), 0o600);
-    }
-
     let second = start_background(&socket, &[]);
     assert_eq!(second.status.code(), Some(75), "{second:?}");
     let stderr = String::from_utf8_lossy(&second.stderr);
@@ -107,9 +77,28 @@ fn background_start_is_ready_on_exit_and_a_second_start_exits_75() {
         Response::ShuttingDown {}
     );
     let lock = PathBuf::from(format!("{}.lock", socket.display()));
-    wait_until("socket and lock removal", || {
-        !socket.exists() && !lock.exists()
-    });
+    assert!(
+        wait_until(TEN_SECS, || !socket.exists() && !lock.exists()),
+        "the socket and the lock were not removed"
+    );
+}
+
+/// Where journald listens: with it, a background daemon logs there instead.
+const JOURNAL_SOCKET: &str = "/run/systemd/journal/socket";
+
+#[test]
+fn without_a_journal_the_background_daemon_logs_to_a_private_file_beside_its_socket() {
+    require!(
+        !Path::new(JOURNAL_SOCKET).exists(),
+        "a host without a journal ({JOURNAL_SOCKET} exists: the daemon logs there)"
+    );
+    let tmp = tempfile::tempdir().unwrap();
+    let socket = tmp.path().join("rt").join("agent.sock");
+    let out = start_background(&socket, &["--test-source", "profile=ci,lifetime=600"]);
+    let _stopper = StopOnDrop(socket.clone());
+    assert!(out.status.success(), "{out:?}");
+    let log = socket.with_file_name("wrs-tokend.log");
+    assert_eq!(mode(&log), 0o600);
 }
 
 #[test]
@@ -124,7 +113,7 @@ fn background_start_under_umask_000_keeps_dir_and_socket_private() {
         .env_remove("LISTEN_FDS")
         .output()
         .unwrap();
-    let _stopper = Stopper(socket.clone());
+    let _stopper = StopOnDrop(socket.clone());
     assert!(out.status.success(), "{out:?}");
     assert_eq!(mode(socket.parent().unwrap()), 0o700);
     assert_eq!(mode(&socket), 0o600);
@@ -178,18 +167,21 @@ fn the_foreground_daemon_stops_cleanly_on_sigterm() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let _stopper = Stopper(socket.clone());
-    wait_until("the socket", || UnixStream::connect(&socket).is_ok());
+    let _stopper = StopOnDrop(socket.clone());
+    assert!(
+        wait_until(TEN_SECS, || UnixStream::connect(&socket).is_ok()),
+        "the daemon never listened"
+    );
     let pid = rustix::process::Pid::from_raw(child.id() as i32).unwrap();
     rustix::process::kill_process(pid, rustix::process::Signal::TERM).unwrap();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        assert!(Instant::now() < deadline, "daemon did not stop");
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    assert!(status.success(), "{status:?}");
+    let mut status = None;
+    assert!(
+        wait_until(TEN_SECS, || {
+            status = child.try_wait().unwrap();
+            status.is_some()
+        }),
+        "daemon did not stop"
+    );
+    assert!(status.unwrap().success(), "{status:?}");
     assert!(!socket.exists());
 }

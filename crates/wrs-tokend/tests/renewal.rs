@@ -21,13 +21,26 @@ async fn invalidate(env: &Env) {
     .await;
 }
 
+/// With rotation the old refresh token is spent once the server answers,
+/// so the new access token may be handed out only after the new refresh
+/// token is stored. The file store's write is held up (its temporary file
+/// is a FIFO that nobody reads yet): meanwhile the caller gets nothing,
+/// though the server has rotated; what the store is writing is the new
+/// refresh token; and when that write then fails the token is never served.
 #[tokio::test]
 async fn a_rotated_refresh_token_is_stored_before_the_access_token_is_served() {
-    let env = Env::public(MockConfig::default().roll_refresh_tokens(true)).await;
+    let env = Env::start(
+        MockConfig::default()
+            .auto_approve(true)
+            .roll_refresh_tokens(true),
+        |m| mock_env::public_profile("plm", m, "file", ""),
+        Arc::new(wrs_tokend::clock::SystemClock),
+    )
+    .await;
     let first = env.import_fresh_grant("plm").await;
     // The import's refresh rotated the token already.
     let second = env
-        .stored_refresh_token("plm", StoreKind::Memory)
+        .stored_refresh_token("plm", StoreKind::File)
         .await
         .unwrap();
     assert_ne!(first, second);
@@ -36,21 +49,75 @@ async fn a_rotated_refresh_token_is_stored_before_the_access_token_is_served() {
         RefreshTokenState::Rolled
     );
 
+    let held = HeldWrite::at(&env.data_dir.join("secrets"), "plm");
     invalidate(&env).await;
-    let token = env.token("plm").await.unwrap();
-    // By the time the access token was handed out, its refresh token was in
-    // the store.
-    let third = env
-        .stored_refresh_token("plm", StoreKind::Memory)
-        .await
-        .unwrap();
-    assert_ne!(third, second);
+    let served = env.token("plm");
+    tokio::pin!(served);
+    assert!(
+        tokio::time::timeout(Duration::from_millis(500), &mut served)
+            .await
+            .is_err(),
+        "an access token was served before its refresh token was stored"
+    );
+    // Not for want of an answer: the server rotated, `second` is spent.
+    assert_eq!(env.mock.counters().token_refresh, 2);
     assert_eq!(
-        env.mock.refresh_token_state(&third),
+        env.mock.refresh_token_state(&second),
+        RefreshTokenState::Rolled
+    );
+
+    // What the store was writing meanwhile: the new refresh token.
+    let written = tokio::task::spawn_blocking(move || held.read());
+    let answer = served.await;
+    let written: serde_json::Value = serde_json::from_slice(&written.await.unwrap()).unwrap();
+    let sealed: serde_json::Value =
+        serde_json::from_str(written["refresh_token"].as_str().unwrap()).unwrap();
+    let third = sealed["secret"].as_str().unwrap();
+    assert_eq!(
+        env.mock.refresh_token_state(third),
         RefreshTokenState::Active
     );
-    assert!(env.mock.is_access_token_valid(token.access_token.expose()));
-    assert_eq!(env.mock.counters().token_refresh, 2);
+    // A FIFO cannot be synced to disk: the write failed, so the access
+    // token that came with `third` was never handed out.
+    let err = answer.unwrap_err();
+    assert_eq!(err.kind, ErrorKind::Store, "{err:?}");
+}
+
+/// Holds up the file store's next write of a profile's secrets: its
+/// temporary file (`.<profile>.json.<pid>.tmp` beside the secrets, see
+/// `wrs_store::FileStore`) is made a FIFO, so opening it blocks until
+/// [`HeldWrite::read`] reads it. If the store named it otherwise the write
+/// would not block, and the test above would fail, not pass.
+struct HeldWrite {
+    fifo: std::path::PathBuf,
+}
+
+impl HeldWrite {
+    fn at(secrets: &std::path::Path, profile: &str) -> HeldWrite {
+        let fifo = secrets.join(format!(".{profile}.json.{}.tmp", std::process::id()));
+        let made = std::process::Command::new("mkfifo")
+            .arg("-m")
+            .arg("600")
+            .arg(&fifo)
+            .status()
+            .unwrap();
+        assert!(made.success(), "mkfifo {}", fifo.display());
+        HeldWrite { fifo }
+    }
+
+    /// Lets the write go on, and returns what it wrote.
+    fn read(&self) -> Vec<u8> {
+        std::fs::read(&self.fifo).unwrap()
+    }
+}
+
+impl Drop for HeldWrite {
+    /// Never leave a store thread blocked when the test fails early: a
+    /// reader on a thread of its own lets a pending write go on.
+    fn drop(&mut self) {
+        let fifo = self.fifo.clone();
+        std::thread::spawn(move || std::fs::read(fifo));
+    }
 }
 
 #[tokio::test]
@@ -195,7 +262,7 @@ async fn transient_failures_back_off_while_the_cached_token_is_served() {
     assert_eq!(env.status("plm").await.last_error, None);
 }
 
-fn mock_env_now(clock: &wrs_tokend::clock::FakeClock) -> u64 {
+fn mock_env_now(clock: &wrs_tokend::testing::FakeClock) -> u64 {
     use wrs_tokend::clock::Clock;
     wrs_tokend::clock::unix_secs(clock.now())
 }

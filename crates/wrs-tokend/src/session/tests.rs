@@ -4,8 +4,9 @@ use std::time::Duration;
 use wrs_proto::{ErrorKind, PlannedFetch, Secret, SessionState, TokenReply};
 
 use super::*;
-use crate::clock::{Clock, FakeClock, unix_secs};
-use crate::source::{NoProfiles, TestFailure, TestSource, TestSourceSpec};
+use crate::clock::{Clock, unix_secs};
+use crate::source::NoProfiles;
+use crate::testing::{FakeClock, TestFailure, TestSource, TestSourceSpec};
 
 struct Fixture {
     clock: FakeClock,

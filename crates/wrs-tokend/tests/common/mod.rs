@@ -16,7 +16,8 @@ use wrs_tokend::clock::SystemClock;
 use wrs_tokend::daemon::{Config, Daemon};
 use wrs_tokend::server::Limits;
 use wrs_tokend::session::Sessions;
-use wrs_tokend::source::{TestSource, TokenSource};
+use wrs_tokend::source::TokenSource;
+use wrs_tokend::testing::TestSource;
 
 /// A daemon served in this process from a temp dir.
 pub struct TestDaemon {

@@ -6,7 +6,6 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use reqwest::redirect::Policy;
 use wrs_config::StoreKind;
 use wrs_mock::{MockConfig, MockServer};
 use wrs_oauth::HttpConfig;
@@ -15,12 +14,13 @@ use wrs_proto::{
 };
 use wrs_store::SecretKind;
 use wrs_tokend::binding::Opened;
-use wrs_tokend::clock::{Clock, FakeClock, SystemClock};
+use wrs_tokend::clock::{Clock, SystemClock};
 use wrs_tokend::handler::Handler;
 use wrs_tokend::oauth_source::OAuthSource;
 use wrs_tokend::profiles::Profiles;
 use wrs_tokend::runtime::Runtime;
 use wrs_tokend::stores::Stores;
+use wrs_tokend::testing::FakeClock;
 
 pub const PUBLIC: &str = wrs_mock::config::DEMO_PUBLIC_CLIENT;
 
@@ -229,14 +229,7 @@ pub fn runtime_over(
 }
 
 /// A browser that does not follow redirects.
-pub fn browser() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(Policy::none())
-        .no_proxy()
-        .timeout(Duration::from_secs(10))
-        .build()
-        .unwrap()
-}
+pub use wrs_testkit::mock_http::client as browser;
 
 /// GETs the authorization URL (auto-approve) and returns the redirect's
 /// Location.

@@ -1,4 +1,4 @@
-//! `wrs-mock browse URL`: a headless user agent for `$BROWSER`.
+//! `wrs-demo browse URL`: a headless user agent for `$BROWSER`.
 //!
 //! It GETs the URL and follows redirects by hand (so it can say where each
 //! one went), across schemes: from the mock's HTTPS authorization endpoint
@@ -6,7 +6,7 @@
 //! it prints one line on what happened and exits 0; 1 only when a request
 //! could not be made at all. With the mock in `--auto-approve` mode this is
 //! a complete browser login with no person involved: `wrs-token demo` and
-//! tests use it as `BROWSER="wrs-mock browse --ca-file ca.pem %s"`.
+//! tests use it as `BROWSER="wrs-demo browse --ca-file ca.pem %s"`.
 //!
 //! Query strings are never printed: they carry authorization codes. An
 //! `error` parameter (an OAuth error redirect) is named, as it is no secret.
@@ -20,16 +20,16 @@ use url::Url;
 
 /// Environment fallback for `--ca-file` (`$BROWSER` cannot carry a path
 /// with spaces).
-pub(crate) const CA_FILE_ENV: &str = "WRS_MOCK_BROWSE_CA_FILE";
+pub const CA_FILE_ENV: &str = "WRS_DEMO_BROWSE_CA_FILE";
 /// Environment fallback for `--report`.
-pub(crate) const REPORT_ENV: &str = "WRS_MOCK_BROWSE_REPORT";
+pub const REPORT_ENV: &str = "WRS_DEMO_BROWSE_REPORT";
 
 /// The most redirects followed, like a browser's limit.
 const MAX_REDIRECTS: usize = 10;
 
 /// Open a URL like a browser would, without a window.
 #[derive(Debug, clap::Args)]
-pub(crate) struct BrowseArgs {
+pub struct BrowseArgs {
     /// Trust this CA certificate (PEM) besides the system's roots.
     #[arg(long, value_name = "PATH", env = CA_FILE_ENV)]
     ca_file: Option<PathBuf>,
@@ -51,8 +51,9 @@ struct Hop {
     status: reqwest::StatusCode,
 }
 
-/// Runs `wrs-mock browse`; returns the exit code.
-pub(crate) fn main(args: &BrowseArgs) -> i32 {
+/// Runs `wrs-demo browse`: prints the report line; returns the exit code
+/// (0 once an answer came, 1 when a request could not be made).
+pub fn main(args: &BrowseArgs) -> i32 {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build();
@@ -70,7 +71,7 @@ pub(crate) fn main(args: &BrowseArgs) -> i32 {
     if let Some(path) = &args.report
         && let Err(e) = append(path, &line)
     {
-        eprintln!("wrs-mock browse: cannot write {}: {e}", path.display());
+        eprintln!("wrs-demo browse: cannot write {}: {e}", path.display());
     }
     code
 }
@@ -87,7 +88,7 @@ fn client(args: &BrowseArgs) -> anyhow::Result<reqwest::Client> {
     let mut builder = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .no_proxy()
-        .user_agent(concat!("wrs-mock-browse/", env!("CARGO_PKG_VERSION")))
+        .user_agent(concat!("wrs-demo-browse/", env!("CARGO_PKG_VERSION")))
         .connect_timeout(Duration::from_secs(5))
         .timeout(Duration::from_secs(args.timeout.max(1)));
     if let Some(path) = &args.ca_file {

@@ -1,9 +1,7 @@
-//! `wrs-mock browse`, the headless browser `wrs-token demo` puts in
+//! `wrs-demo browse`, the headless browser `wrs-token demo` puts in
 //! `$BROWSER`, against a running mock and a loopback listener standing in
 //! for the client's redirect receiver.
 #![allow(clippy::unwrap_used)]
-
-mod common;
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
@@ -12,7 +10,32 @@ use std::process::{Command, Output};
 use std::sync::mpsc;
 use std::time::Duration;
 
+use url::Url;
+use wrs_demo::browser::{CA_FILE_ENV, REPORT_ENV};
+use wrs_mock::config::DEMO_PUBLIC_CLIENT as PUBLIC;
 use wrs_mock::{MockConfig, MockServer};
+
+/// A redirect URI the mock accepts for the public client, where nothing
+/// listens.
+const REDIRECT: &str = "http://127.0.0.1:49152/callback";
+/// The S256 challenge of RFC 7636 appendix B (verifier
+/// `dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk`): no code is ever exchanged
+/// here, so only the challenge is needed.
+const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+
+/// The mock's authorization URL for a PKCE code flow.
+fn authz_url(mock: &MockServer, redirect: &str, state: &str) -> Url {
+    let mut url = mock.authorization_endpoint();
+    url.query_pairs_mut()
+        .append_pair("response_type", "code")
+        .append_pair("client_id", PUBLIC)
+        .append_pair("redirect_uri", redirect)
+        .append_pair("scope", "openid WINDCHILL")
+        .append_pair("state", state)
+        .append_pair("code_challenge", CHALLENGE)
+        .append_pair("code_challenge_method", "S256");
+    url
+}
 
 /// A one-shot loopback "redirect receiver": answers 200 with a title and
 /// sends back the request line it got.
@@ -45,7 +68,7 @@ fn loopback() -> (u16, mpsc::Receiver<String>) {
 }
 
 fn browse(args: &[&str], ca: Option<&Path>, report: Option<&Path>) -> Output {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_wrs-mock"));
+    let mut command = Command::new(env!("CARGO_BIN_EXE_wrs-demo"));
     command.arg("browse");
     if let Some(ca) = ca {
         command.arg("--ca-file").arg(ca);
@@ -56,8 +79,8 @@ fn browse(args: &[&str], ca: Option<&Path>, report: Option<&Path>) -> Output {
     command
         .args(["--timeout", "10"])
         .args(args)
-        .env_remove("WRS_MOCK_BROWSE_CA_FILE")
-        .env_remove("WRS_MOCK_BROWSE_REPORT")
+        .env_remove(CA_FILE_ENV)
+        .env_remove(REPORT_ENV)
         .output()
         .unwrap()
 }
@@ -77,8 +100,7 @@ fn browse_follows_the_auto_approve_redirects_to_the_loopback_listener() {
     let (mock, ca) = tls_mock(true, dir.path());
     let (port, received) = loopback();
     let redirect = format!("http://127.0.0.1:{port}/callback");
-    let (_, challenge) = common::pkce();
-    let url = common::authz_url(&mock, common::PUBLIC, &redirect, &challenge, "st-123");
+    let url = authz_url(&mock, &redirect, "st-123");
     let report = dir.path().join("report.log");
 
     let out = browse(&[url.as_str()], Some(&ca), Some(&report));
@@ -111,8 +133,7 @@ fn browse_follows_the_auto_approve_redirects_to_the_loopback_listener() {
 fn browse_without_auto_approve_stops_at_the_login_page() {
     let dir = tempfile::tempdir().unwrap();
     let (mock, ca) = tls_mock(false, dir.path());
-    let (_, challenge) = common::pkce();
-    let url = common::authz_url(&mock, common::PUBLIC, common::REDIRECT, &challenge, "s");
+    let url = authz_url(&mock, REDIRECT, "s");
 
     let out = browse(&[url.as_str()], Some(&ca), None);
 
@@ -137,7 +158,7 @@ fn browse_names_an_error_redirect() {
     // No PKCE for a public client: the mock redirects with an error.
     url.query_pairs_mut()
         .append_pair("response_type", "code")
-        .append_pair("client_id", common::PUBLIC)
+        .append_pair("client_id", PUBLIC)
         .append_pair("redirect_uri", &redirect)
         .append_pair("state", "s");
 

@@ -1,11 +1,11 @@
-//! `wrs-mock demo --wrs-token PATH`: what `wrs-token demo` shows.
+//! `wrs-demo demo --wrs-token PATH`: what `wrs-token demo` shows.
 //!
 //! In a temporary directory it removes at the end (also on failure and on
 //! Ctrl-C), the demo starts the mock in-process (HTTPS with a fresh CA,
 //! auto-approve, 8-second access tokens, rolling refresh tokens), then runs
 //! the *real* `wrs-token` binary for every user-visible step, echoing each
-//! command: add a profile, log in through `$BROWSER` = `wrs-mock browse` (a
-//! headless browser, so the login takes the real path: client → daemon →
+//! command: add a profile, log in through `$BROWSER` = `wrs-demo browse` (a
+//! headless browser, see [`crate::browser`], so the login takes the real path: client → daemon →
 //! loopback listener → code exchange at the mock), print the token, show
 //! the status, call the Windchill stand-in with the token, wait for the
 //! daemon's scheduler to renew the token by itself, call Windchill again,
@@ -33,7 +33,7 @@ use sandbox::Sandbox;
 
 /// Run the guided demo (started by `wrs-token demo`).
 #[derive(Debug, clap::Args)]
-pub(crate) struct DemoArgs {
+pub struct DemoArgs {
     /// The wrs-token binary to drive (wrs-tokend is expected beside it).
     #[arg(long, value_name = "PATH")]
     wrs_token: PathBuf,
@@ -53,8 +53,9 @@ const TITLES: [&str; 7] = [
     "Clean up",
 ];
 
-/// Runs the demo; returns the exit code.
-pub(crate) fn main(args: DemoArgs) -> i32 {
+/// Runs the demo; returns the exit code (0 done, 1 a step or the clean-up
+/// failed, 130 interrupted).
+pub fn main(args: DemoArgs) -> i32 {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

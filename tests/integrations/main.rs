@@ -5,19 +5,13 @@
 #![cfg(unix)]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-// The crate root of a test resolves modules beside it, not in integrations/.
-#[path = "integrations/git_server.rs"]
 mod git_server;
-#[path = "integrations/mock.rs"]
-#[allow(dead_code)]
-mod mock;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 use git_server::{GitServer, make_repo};
-use mock::Mock;
-use wrs_e2e::{Sandbox, bin, describe, stdout};
+use wrs_testkit::{Mock, Sandbox, bin, describe, stdout};
 
 /// More than the mock's access-token lifetime (3600 s by default).
 const PAST_EXPIRY_SECS: u64 = 4000;
@@ -35,12 +29,12 @@ impl World {
             mock: Mock::start(),
             sb: Sandbox::new(),
         };
-        world.add_profile("wc", &world.mock.url("wrs_root"));
+        world.add_profile("wc", &world.mock.ready.wrs_root);
         world
     }
 
     fn add_profile(&self, name: &str, resource: &str) {
-        let token_endpoint = self.mock.url("token_endpoint");
+        let token_endpoint = self.mock.ready.token_endpoint.clone();
         let out = self.sb.run_with_stdin(
             &[
                 "profile",
@@ -71,7 +65,7 @@ impl World {
     }
 
     fn parts_url(&self) -> String {
-        format!("{}ProdMgmt/Parts", self.mock.url("wrs_root"))
+        format!("{}ProdMgmt/Parts", self.mock.ready.wrs_root)
     }
 }
 
@@ -216,7 +210,7 @@ fn curl_post_to_odata_fetches_and_sends_the_csrf_nonce() {
         recorder.stdin(2)
     );
     let counters = world.mock.counters();
-    assert_eq!(counters["wrs_csrf_rejected"], 0, "{counters}");
+    assert_eq!(counters.wrs_csrf_rejected, 0, "{counters:?}");
 }
 
 #[test]
@@ -235,9 +229,9 @@ fn curl_retries_once_with_a_fresh_token_after_a_401() {
     assert_eq!(parts["value"][0]["Name"], "Bracket");
 
     let counters = world.mock.counters();
-    assert_eq!(counters["wrs_unauthorized"], 1, "{counters}");
-    assert_eq!(counters["wrs_ok"], 1, "{counters}");
-    assert_eq!(counters["token_client_credentials"], 1, "{counters}");
+    assert_eq!(counters.wrs_unauthorized, 1, "{counters:?}");
+    assert_eq!(counters.wrs_ok, 1, "{counters:?}");
+    assert_eq!(counters.token_client_credentials, 1, "{counters:?}");
     assert_eq!(recorder.calls(), 2);
     let fresh = world.token("wc");
     assert_ne!(fresh, stale);
@@ -251,7 +245,7 @@ fn git_world() -> (World, GitServer, tempfile::TempDir) {
     let world = World::new();
     let root = tempfile::tempdir().unwrap();
     make_repo(root.path());
-    let server = GitServer::start(root.path(), world.mock.url("introspection_endpoint"));
+    let server = GitServer::start(root.path(), world.mock.ready.introspection_endpoint.clone());
     world.add_profile("gitsrv", &server.base);
     (world, server, root)
 }

@@ -1,6 +1,7 @@
-//! Helpers shared by the wrs-mock integration tests: a client that does not
-//! follow redirects, PKCE, Basic credentials, and a scripted browser login.
-#![allow(clippy::unwrap_used, dead_code)]
+//! The mock's OAuth protocol, spoken by hand from async tests: an HTTP
+//! client that does not follow redirects (a browser whose every step the
+//! test sees), PKCE, Basic credentials, the login page submitted as a
+//! person would, and the code flow and refresh of its public client.
 
 use std::time::Duration;
 
@@ -13,19 +14,29 @@ use sha2::{Digest, Sha256};
 use url::Url;
 use wrs_mock::{MockConfig, MockServer};
 
+/// The mock's public client (PKCE, no secret).
 pub const PUBLIC: &str = wrs_mock::config::DEMO_PUBLIC_CLIENT;
+/// The mock's confidential client.
 pub const CONF: &str = wrs_mock::config::DEMO_CONFIDENTIAL_CLIENT;
+/// Its secret.
 pub const CONF_SECRET: &str = wrs_mock::config::DEMO_CONFIDENTIAL_SECRET;
+/// The mock's client-credentials client.
 pub const SERVICE: &str = wrs_mock::config::DEMO_SERVICE_CLIENT;
+/// Its secret.
 pub const SERVICE_SECRET: &str = wrs_mock::config::DEMO_SERVICE_SECRET;
+/// The mock's resource server, which only introspects.
 pub const RS: &str = wrs_mock::config::DEMO_RESOURCE_CLIENT;
+/// Its secret.
 pub const RS_SECRET: &str = wrs_mock::config::DEMO_RESOURCE_SECRET;
+/// A loopback redirect URI the public client may use (any port matches).
 pub const REDIRECT: &str = "http://127.0.0.1:49152/callback";
 
+/// Starts an in-process mock with `config`.
 pub async fn start(config: MockConfig) -> MockServer {
     MockServer::start(config).await.unwrap()
 }
 
+/// A client that does not follow redirects, without proxy, with a timeout.
 pub fn client() -> Client {
     Client::builder()
         .redirect(Policy::none())
@@ -51,6 +62,7 @@ pub fn basic(id: &str, secret: &str) -> String {
     )
 }
 
+/// The body as JSON.
 pub async fn json(resp: Response) -> Value {
     resp.json().await.unwrap()
 }
@@ -111,6 +123,7 @@ pub fn location_params(resp: &Response) -> Vec<(String, String)> {
         .collect()
 }
 
+/// The value of query parameter `name`, if any.
 pub fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
     params
         .iter()
@@ -181,6 +194,7 @@ pub async fn refresh(mock: &MockServer, refresh_token: &str) -> Response {
     .await
 }
 
+/// A JSON string's value.
 pub fn s(v: &Value) -> String {
     v.as_str().unwrap().to_string()
 }

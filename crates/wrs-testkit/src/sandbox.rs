@@ -1,48 +1,20 @@
-//! Harness for the end-to-end tests: runs the real `wrs-token` and
-//! `wrs-tokend` binaries in a sandbox of their own (temp socket, temp XDG
-//! directories), so a test never touches the user's daemon, config or
-//! keyring, and tests can run in parallel.
+//! One isolated world for the real `wrs-token` and `wrs-tokend` binaries:
+//! a temp socket and temp XDG directories, so a test never touches the
+//! user's daemon, config or keyring, and tests can run in parallel.
 //!
 //! The binaries are the ones `cargo build --workspace --bins` left beside
-//! this test executable (`scripts/test` builds them first).
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-pub mod impostor;
+//! the test executable (`scripts/test` builds them first; see
+//! [`bin`]).
 
 use std::ffi::OsString;
-use std::io::{BufRead, BufReader, Write};
-use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::UnixStream;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-use std::time::Duration;
+use std::path::PathBuf;
+use std::process::{Command, Output};
 
-use wrs_proto::frame::{read_frame, read_json_line, write_frame};
-use wrs_proto::{Request, RequestEnvelope, Response};
+use wrs_proto::{Request, Response};
 
-/// Path of a workspace binary built beside the running test.
-pub fn bin(name: &str) -> PathBuf {
-    let exe = std::env::current_exe().expect("current_exe");
-    // target/<profile>/deps/<test>-<hash> → target/<profile>/<name>
-    let dir = exe.parent().and_then(Path::parent).expect("target dir");
-    let path = dir.join(name);
-    assert!(
-        path.exists(),
-        "{} is missing: run `cargo build --workspace --bins` first (scripts/test does)",
-        path.display()
-    );
-    path
-}
-
-/// `PATH` with the workspace binaries first, for shell scripts that call
-/// `wrs-token` by name as a user would.
-pub fn path_with_binaries() -> OsString {
-    let dir = bin("wrs-token").parent().expect("bin dir").to_path_buf();
-    let mut path = dir.into_os_string();
-    path.push(":");
-    path.push(std::env::var_os("PATH").unwrap_or_default());
-    path
-}
+use crate::daemon;
+use crate::process::{bin, describe, isolate, output_with_stdin, write_script};
 
 /// One isolated world: its own socket, runtime, config and data dirs.
 pub struct Sandbox {
@@ -90,12 +62,7 @@ impl Sandbox {
 
     fn command(&self, program: PathBuf) -> Command {
         let mut cmd = Command::new(program);
-        cmd.env_remove("WRS_TOKEN_PROFILE")
-            .env_remove("WRS_TOKEN_NO_AUTOSTART")
-            .env_remove("WRS_TOKEN_CONFIG")
-            .env_remove("RUST_LOG")
-            .envs(self.env())
-            .stdin(Stdio::null());
+        isolate(&mut cmd).envs(self.env());
         cmd
     }
 
@@ -105,16 +72,13 @@ impl Sandbox {
     pub fn browser(&self) -> PathBuf {
         let path = self.root.path().join("browser.sh");
         let log = self.root.path().join("browser.log");
-        std::fs::write(
+        write_script(
             &path,
-            format!(
-                "#!/bin/sh\necho \"$1\" >> '{}'\nexec curl -fsSL -o /dev/null \"$1\"\n",
+            &format!(
+                "echo \"$1\" >> '{}'\nexec curl -fsSL -o /dev/null \"$1\"",
                 log.display()
             ),
-        )
-        .expect("write browser.sh");
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))
-            .expect("chmod browser.sh");
+        );
         path
     }
 
@@ -149,21 +113,7 @@ impl Sandbox {
     /// Runs the client with `args`, writing `input` to its stdin (secrets
     /// travel this way, never in argv).
     pub fn run_with_stdin(&self, args: &[&str], input: &str) -> Output {
-        let mut child = self
-            .client()
-            .args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn wrs-token");
-        child
-            .stdin
-            .take()
-            .expect("stdin")
-            .write_all(input.as_bytes())
-            .expect("write stdin");
-        child.wait_with_output().expect("wait for wrs-token")
+        output_with_stdin(self.client().args(args), input.as_bytes())
     }
 
     /// `profile add NAME` for the mock's public client `wrs-cli` at
@@ -196,10 +146,7 @@ impl Sandbox {
 
     /// Sends one request over the binary protocol and reads the answer.
     pub fn request(&self, request: Request) -> Response {
-        let mut stream = self.connect();
-        write_frame(&mut stream, &RequestEnvelope::new(request)).expect("write");
-        let body = read_frame(&mut stream).expect("read").expect("a response");
-        wrs_proto::frame::decode_binary(&body).expect("decode")
+        daemon::call(&self.socket, request)
     }
 
     /// Drops the daemon's cached token for `profile`, as a client that got
@@ -217,22 +164,13 @@ impl Sandbox {
 
     /// Sends one JSON line and reads one JSON line back.
     pub fn request_json(&self, line: &str) -> serde_json::Value {
-        let mut stream = self.connect();
-        stream.write_all(line.as_bytes()).expect("write");
-        stream.write_all(b"\n").expect("write");
-        let mut reader = BufReader::new(stream);
-        let got = read_json_line(&mut reader).expect("read").expect("a line");
-        serde_json::from_slice(&got).expect("json")
+        daemon::call_json(&self.socket, line)
     }
 
     /// A raw connection to the daemon, with a read timeout so a test never
     /// hangs.
     pub fn connect(&self) -> UnixStream {
-        let stream = UnixStream::connect(&self.socket).expect("connect to daemon");
-        stream
-            .set_read_timeout(Some(Duration::from_secs(10)))
-            .expect("timeout");
-        stream
+        daemon::connect(&self.socket)
     }
 
     /// The daemon's pid from its lock file, if one is running.
@@ -252,63 +190,12 @@ impl Sandbox {
 impl Drop for Sandbox {
     fn drop(&mut self) {
         // Never leave a daemon behind: ask politely, then insist.
-        if let Ok(mut s) = UnixStream::connect(&self.socket) {
-            let _ = write_frame(&mut s, &RequestEnvelope::new(Request::Shutdown {}));
-            let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
-            let _ = read_frame(&mut s);
-        }
+        daemon::shutdown(&self.socket);
         if let Some(pid) = self.daemon_pid() {
             let _ = Command::new("kill")
                 .arg("-KILL")
                 .arg(pid.to_string())
                 .status();
-        }
-    }
-}
-
-/// Exit code, stdout and stderr of a finished process, for assertion messages.
-pub fn describe(out: &Output) -> String {
-    format!(
-        "exit {:?}\n--- stdout\n{}\n--- stderr\n{}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
-/// stdout as a string.
-pub fn stdout(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-/// stderr as a string.
-pub fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-/// Waits until `cond` holds, polling every 10 ms, for at most `limit`.
-/// For observing another process's state change (a socket going away), not
-/// for timing assertions.
-pub fn wait_until(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
-    let deadline = std::time::Instant::now() + limit;
-    while std::time::Instant::now() < deadline {
-        if cond() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    cond()
-}
-
-/// Reads lines from a child's stream until one contains `needle`.
-pub fn read_until_line(reader: &mut impl BufRead, needle: &str) -> Option<String> {
-    let mut line = String::new();
-    loop {
-        line.clear();
-        match reader.read_line(&mut line) {
-            Ok(0) | Err(_) => return None,
-            Ok(_) if line.contains(needle) => return Some(line),
-            Ok(_) => {}
         }
     }
 }

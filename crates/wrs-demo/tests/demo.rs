@@ -1,6 +1,6 @@
-//! `wrs-token demo` end to end: the real client, daemon and mock binaries
+//! `wrs-token demo` end to end: the real client, daemon and demo binaries
 //! from the target directory (`cargo build --workspace --bins` first: this
-//! package's tests only build `wrs-mock`).
+//! package's tests only build `wrs-demo`).
 #![allow(clippy::unwrap_used)]
 
 use std::io::{BufRead, BufReader, Read};
@@ -12,11 +12,11 @@ use std::time::{Duration, Instant};
 /// The whole demo takes ~10 s; this only stops a hung one.
 const DEMO_TIMEOUT: Duration = Duration::from_secs(120);
 
-/// `wrs-token` beside this package's `wrs-mock` (checked for `wrs-tokend`
+/// `wrs-token` beside this package's `wrs-demo` (checked for `wrs-tokend`
 /// too), or a failure that says how to build them.
 fn wrs_token() -> PathBuf {
-    let mock = PathBuf::from(env!("CARGO_BIN_EXE_wrs-mock"));
-    let dir = mock.parent().unwrap();
+    let demo = PathBuf::from(env!("CARGO_BIN_EXE_wrs-demo"));
+    let dir = demo.parent().unwrap();
     let exe = |name: &str| dir.join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
     for name in ["wrs-token", "wrs-tokend"] {
         assert!(
@@ -34,7 +34,9 @@ fn spawn_demo(tmp: &Path) -> Child {
     command
         .arg("demo")
         .env("TMPDIR", tmp)
-        .env("WRS_MOCK", env!("CARGO_BIN_EXE_wrs-mock"))
+        // The variable `wrs-token demo` documents; this package's build of
+        // the binary, not a stale one on PATH.
+        .env("WRS_DEMO", env!("CARGO_BIN_EXE_wrs-demo"))
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());

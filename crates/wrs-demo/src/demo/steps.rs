@@ -102,15 +102,15 @@ impl Demo {
     /// Step 3.
     async fn log_in(&mut self) -> anyhow::Result<()> {
         self.begin(3);
-        let mock_exe = self.sandbox.mock_exe.display().to_string();
-        if mock_exe.chars().any(char::is_whitespace) {
+        let demo_exe = self.sandbox.demo_exe.display().to_string();
+        if demo_exe.chars().any(char::is_whitespace) {
             return Err(anyhow!(
-                "the path of wrs-mock ({mock_exe}) contains a space, which $BROWSER cannot \
+                "the path of wrs-demo ({demo_exe}) contains a space, which $BROWSER cannot \
                  carry; build in a directory without spaces"
             ));
         }
         self.out
-            .detail("the browser is `wrs-mock browse`: headless, and the mock approves at once");
+            .detail("the browser is `wrs-demo browse`: headless, and the mock approves at once");
         self.out
             .detail(&format!("BROWSER=\"{}\"", self.sandbox.browser()));
         let timeout = LOGIN_TIMEOUT_SECS.to_string();

@@ -1,22 +1,22 @@
-//! One way to start the real mock and build clients against it.
-#![allow(dead_code, clippy::unwrap_used)]
+//! `wrs_oauth` clients of an in-process mock, one per kind of registered
+//! client, with every endpoint set explicitly; and the browser's side of a
+//! code flow.
 
 use std::time::Duration;
 
 use url::Url;
+use wrs_mock::MockServer;
 use wrs_mock::config::{
     DEMO_CONFIDENTIAL_CLIENT, DEMO_CONFIDENTIAL_SECRET, DEMO_PUBLIC_CLIENT, DEMO_SERVICE_CLIENT,
     DEMO_SERVICE_SECRET,
 };
-use wrs_mock::{MockConfig, MockServer};
 use wrs_oauth::{
     ClientAuth, ClientIdentity, Endpoints, HttpClient, HttpConfig, OAuthClient, Secret,
 };
 
-pub async fn start(config: MockConfig) -> MockServer {
-    MockServer::start(config).await.unwrap()
-}
+pub use crate::mock_http::start;
 
+/// Short timeouts: the mock is local.
 pub fn http_config() -> HttpConfig {
     HttpConfig {
         connect_timeout: Duration::from_secs(5),
@@ -25,6 +25,7 @@ pub fn http_config() -> HttpConfig {
     }
 }
 
+/// A `wrs_oauth` HTTP client with [`http_config`].
 pub fn http() -> HttpClient {
     HttpClient::new(&http_config()).unwrap()
 }
@@ -39,14 +40,17 @@ pub fn endpoints(mock: &MockServer) -> Endpoints {
     e
 }
 
+/// A client of `mock` as `identity`, over `http`.
 pub fn client_with(mock: &MockServer, http: HttpClient, identity: ClientIdentity) -> OAuthClient {
     OAuthClient::new(http, endpoints(mock), identity).unwrap()
 }
 
+/// The mock's public client (PKCE, no secret).
 pub fn public(mock: &MockServer) -> OAuthClient {
     client_with(mock, http(), ClientIdentity::public(DEMO_PUBLIC_CLIENT))
 }
 
+/// The mock's confidential client, authenticating with `auth`.
 pub fn confidential(mock: &MockServer, auth: ClientAuth) -> OAuthClient {
     let identity = ClientIdentity::confidential(
         DEMO_CONFIDENTIAL_CLIENT,
@@ -56,6 +60,7 @@ pub fn confidential(mock: &MockServer, auth: ClientAuth) -> OAuthClient {
     client_with(mock, http(), identity)
 }
 
+/// The mock's client-credentials client (`client_secret_basic`).
 pub fn service(mock: &MockServer) -> OAuthClient {
     let identity = ClientIdentity::confidential(
         DEMO_SERVICE_CLIENT,

@@ -18,8 +18,8 @@ const CLEARED_VARS: &[&str] = &[
     "WRS_TOKEN_PROFILE",
     "WRS_TOKEN_NO_AUTOSTART",
     "BROWSER",
-    crate::browse::CA_FILE_ENV,
-    crate::browse::REPORT_ENV,
+    crate::browser::CA_FILE_ENV,
+    crate::browser::REPORT_ENV,
 ];
 
 /// What a finished command printed and how it ended.
@@ -67,14 +67,14 @@ pub(crate) struct Sandbox {
     /// The daemon binary the client starts.
     pub(crate) tokend: PathBuf,
     /// This binary, for `$BROWSER`.
-    pub(crate) mock_exe: PathBuf,
+    pub(crate) demo_exe: PathBuf,
     /// `WRS_TOKEN_CONFIG`.
     pub(crate) config: PathBuf,
     /// `WRS_TOKEN_SOCKET`.
     pub(crate) socket: PathBuf,
     /// The mock's CA certificate.
     pub(crate) ca_file: PathBuf,
-    /// Where `wrs-mock browse` reports what happened.
+    /// Where `wrs-demo browse` reports what happened.
     pub(crate) browse_report: PathBuf,
 }
 
@@ -118,8 +118,8 @@ impl Sandbox {
             ));
         }
         let tokend = find_tokend(&wrs_token)?;
-        let mock_exe =
-            std::env::current_exe().context("cannot find the path of this wrs-mock binary")?;
+        let demo_exe =
+            std::env::current_exe().context("cannot find the path of this wrs-demo binary")?;
         let dir = tempfile::Builder::new()
             .prefix("wrs-token-demo-")
             .tempdir()
@@ -139,7 +139,7 @@ impl Sandbox {
         Ok(Sandbox {
             wrs_token,
             tokend,
-            mock_exe,
+            demo_exe,
             config: root.join("config.toml"),
             socket: root.join("run").join("agent.sock"),
             ca_file: root.join("ca.pem"),
@@ -185,29 +185,32 @@ impl Sandbox {
         ]
     }
 
-    /// The `$BROWSER` value for the login: `wrs-mock browse`, trusting the
+    /// The `$BROWSER` value for the login: `wrs-demo browse`, trusting the
     /// mock's CA and reporting to [`Sandbox::browse_report`]. `$BROWSER` is
     /// split on whitespace, so paths with spaces go through the environment
     /// (see [`Sandbox::browser_env`]) instead of the command line.
     pub(crate) fn browser(&self) -> String {
-        let mock = self.mock_exe.display().to_string();
+        let demo = self.demo_exe.display().to_string();
         let ca = self.ca_file.display().to_string();
         let report = self.browse_report.display().to_string();
         let spaced = |s: &str| s.chars().any(char::is_whitespace);
         if spaced(&ca) || spaced(&report) {
-            format!("{mock} browse %s")
+            format!("{demo} browse %s")
         } else {
-            format!("{mock} browse --ca-file {ca} --report {report} %s")
+            format!("{demo} browse --ca-file {ca} --report {report} %s")
         }
     }
 
-    /// Variables for the login, read by `wrs-mock browse` when its command
+    /// Variables for the login, read by `wrs-demo browse` when its command
     /// line cannot carry the paths.
     pub(crate) fn browser_env(&self) -> Vec<(&'static str, OsString)> {
         vec![
             ("BROWSER", self.browser().into()),
-            (crate::browse::CA_FILE_ENV, self.ca_file.clone().into()),
-            (crate::browse::REPORT_ENV, self.browse_report.clone().into()),
+            (crate::browser::CA_FILE_ENV, self.ca_file.clone().into()),
+            (
+                crate::browser::REPORT_ENV,
+                self.browse_report.clone().into(),
+            ),
         ]
     }
 

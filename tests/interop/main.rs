@@ -7,10 +7,7 @@
 //! Without them these tests fail, saying so.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-// The crate root of a test resolves modules beside it, not in interop/.
-#[path = "interop/browser.rs"]
 mod browser;
-#[path = "interop/provider.rs"]
 mod provider;
 
 use std::future::Future;

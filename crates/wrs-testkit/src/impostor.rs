@@ -67,52 +67,65 @@ pub struct OtherUser {
     pub gid: u32,
 }
 
-fn id_of(flag: &str) -> u32 {
+fn id_of(flag: &str) -> Result<u32, String> {
     let out = Command::new("id")
         .args([flag, OTHER_USER])
         .output()
-        .expect("run id");
-    assert!(
-        out.status.success(),
-        "the user {OTHER_USER} is missing: run scripts/setup-test-env as root \
-         (these tests play another local user): {}",
-        String::from_utf8_lossy(&out.stderr).trim()
-    );
+        .map_err(|e| format!("cannot run id: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "the user {OTHER_USER} is missing: run scripts/setup-test-env as root \
+             (these tests play another local user): {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        ));
+    }
     String::from_utf8_lossy(&out.stdout)
         .trim()
         .parse()
-        .expect("numeric id")
+        .map_err(|e| format!("id {flag} {OTHER_USER}: {e}"))
 }
 
 impl OtherUser {
     /// The other user, after checking every precondition: we are root (to
     /// act as it), it exists, and `setpriv` and a python3 it may run exist.
+    /// Panics naming the missing one.
     pub fn get() -> OtherUser {
-        let me = Command::new("id").arg("-u").output().expect("run id -u");
-        assert_eq!(
-            String::from_utf8_lossy(&me.stdout).trim(),
-            "0",
-            "these tests must run as root: they act as the user {OTHER_USER} through setpriv"
-        );
+        OtherUser::find().unwrap_or_else(|why| panic!("{why}"))
+    }
+
+    /// As [`OtherUser::get`], with what is missing as the error, for a test
+    /// that `require!`s it.
+    pub fn find() -> Result<OtherUser, String> {
+        let me = Command::new("id")
+            .arg("-u")
+            .output()
+            .map_err(|e| format!("cannot run id -u: {e}"))?;
+        if String::from_utf8_lossy(&me.stdout).trim() != "0" {
+            return Err(format!(
+                "these tests must run as root: they act as the user {OTHER_USER} through setpriv"
+            ));
+        }
         let user = OtherUser {
-            uid: id_of("-u"),
-            gid: id_of("-g"),
+            uid: id_of("-u")?,
+            gid: id_of("-g")?,
         };
         let probe = user
             .command("python3")
             .args(["-c", "import os; print(os.geteuid())"])
             .output()
-            .unwrap_or_else(|e| {
-                panic!("setpriv is needed (util-linux; scripts/setup-test-env installs it): {e}")
-            });
-        assert!(
-            probe.status.success()
-                && String::from_utf8_lossy(&probe.stdout).trim() == user.uid.to_string(),
-            "cannot run python3 as {OTHER_USER} through setpriv (a system python3 in \
-             /usr/bin, scripts/setup-test-env): {}",
-            String::from_utf8_lossy(&probe.stderr).trim()
-        );
-        user
+            .map_err(|e| {
+                format!("setpriv is needed (util-linux; scripts/setup-test-env installs it): {e}")
+            })?;
+        if !probe.status.success()
+            || String::from_utf8_lossy(&probe.stdout).trim() != user.uid.to_string()
+        {
+            return Err(format!(
+                "cannot run python3 as {OTHER_USER} through setpriv (a system python3 in \
+                 /usr/bin, scripts/setup-test-env): {}",
+                String::from_utf8_lossy(&probe.stderr).trim()
+            ));
+        }
+        Ok(user)
     }
 
     /// `program` as this user, with no supplementary groups.
