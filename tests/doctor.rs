@@ -1,5 +1,7 @@
-//! `wrs-token doctor` with the real client, daemon, curl and `wrs-mock`
-//! (plain HTTP, and HTTPS with a CA of its own), in a sandbox.
+//! `wrs-token doctor` with the real client, daemon and `wrs-mock` (plain
+//! HTTP, and HTTPS with a CA of its own), in a sandbox. The network checks
+//! come from `wrs-tokend probe` (crates/wrs-tokend/tests/probe.rs tests it
+//! alone); here, that doctor shows them.
 #![cfg(unix)]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -17,7 +19,7 @@ const HOST_VARS: &[&str] = &[
     "all_proxy",
     "NO_PROXY",
     "no_proxy",
-    "WRS_TOKEN_CURL",
+    wrs_sys::env::CURL,
 ];
 
 fn doctor(sb: &Sandbox, args: &[&str]) -> Output {
@@ -87,10 +89,12 @@ fn a_working_profile_against_the_mock_passes_and_doctor_starts_no_daemon() {
         "profile plm",
         "plm: secret store",
         "plm: scopes",
+        "plm: proxy",
         "plm: tls",
         "plm: discovery",
         "plm: issuer",
         "plm: token endpoint",
+        "plm: client auth",
         "plm: clock",
     ] {
         assert_eq!(status_of(&text, check), "ok", "{check}\n{text}");
@@ -118,6 +122,33 @@ fn a_working_profile_against_the_mock_passes_and_doctor_starts_no_daemon() {
         "warn",
         "not logged in\n{text}"
     );
+}
+
+#[test]
+fn without_wrs_tokend_the_network_checks_are_skipped_with_the_fix() {
+    let mock = Mock::start();
+    let sb = Sandbox::new();
+    add_profile(&sb, "plm", &mock.ready.issuer, &[]);
+    let missing = sb.root.path().join("no/wrs-tokend");
+    let mut cmd = sb.client();
+    for var in HOST_VARS {
+        cmd.env_remove(var);
+    }
+    let out = cmd
+        .env(wrs_sys::env::TOKEND, &missing)
+        .arg("doctor")
+        .output()
+        .unwrap();
+    let text = stdout(&out);
+    assert_eq!(status_of(&text, "network checks"), "warn", "{text}");
+    assert!(
+        text.contains(&format!("{} not found", missing.display())),
+        "{text}"
+    );
+    assert!(text.contains("fix: install wrs-tokend"), "{text}");
+    // The local checks still ran; no network line pretends otherwise.
+    assert_eq!(status_of(&text, "plm: scopes"), "ok", "{text}");
+    assert!(!text.contains("plm: tls"), "{text}");
 }
 
 #[test]

@@ -82,7 +82,7 @@ fn profile_falls_back_to_the_environment() {
     let out = sb
         .client()
         .args(["print"])
-        .env("WRS_TOKEN_PROFILE", "nope")
+        .env(wrs_sys::env::PROFILE, "nope")
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
@@ -90,7 +90,7 @@ fn profile_falls_back_to_the_environment() {
     let out = sb
         .client()
         .args(["print"])
-        .env("WRS_TOKEN_PROFILE", "test")
+        .env(wrs_sys::env::PROFILE, "test")
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", describe(&out));
@@ -142,7 +142,7 @@ fn no_autostart_means_exit_4_and_no_daemon() {
             .unwrap(),
         sb.client()
             .args(["print"])
-            .env("WRS_TOKEN_NO_AUTOSTART", "1")
+            .env(wrs_sys::env::NO_AUTOSTART, "1")
             .output()
             .unwrap(),
     ] {
@@ -346,7 +346,7 @@ fn a_connection_from_another_uid_is_refused() {
     let out = other
         .command(bin("wrs-token").to_str().unwrap())
         .args(["--no-autostart", "print", "-p", "test"])
-        .env("WRS_TOKEN_SOCKET", &sb.socket)
+        .env(wrs_sys::env::SOCKET, &sb.socket)
         .env("HOME", "/")
         .output()
         .unwrap();

@@ -65,7 +65,7 @@ fn check_client_refuses_other_users(
     other.mkdir(&endpoint.dir, 0o777);
     let impostor = Impostor::listen(&other, &endpoint.socket);
     let mut cmd = example_command(&sb, interpreter, script, &["plm"]);
-    cmd.env_remove("WRS_TOKEN_SOCKET")
+    cmd.env_remove(wrs_sys::env::SOCKET)
         .env_remove("XDG_RUNTIME_DIR")
         .env("TMPDIR", tmp.path());
     let out = output(cmd, interpreter);

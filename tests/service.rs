@@ -49,10 +49,10 @@ impl Home {
             .env("XDG_RUNTIME_DIR", self.path("run"))
             // No session bus, so `systemctl --user` cannot reach a manager.
             .env_remove("DBUS_SESSION_BUS_ADDRESS")
-            .env_remove("WRS_TOKEN_SYSTEMCTL")
-            .env_remove("WRS_TOKEN_SOCKET")
+            .env_remove(wrs_sys::env::SYSTEMCTL)
+            .env_remove(wrs_sys::env::SOCKET)
             // Found beside wrs-token, as for an installed pair.
-            .env_remove("WRS_TOKEND")
+            .env_remove(wrs_sys::env::TOKEND)
             .stdin(Stdio::null());
         cmd
     }
@@ -253,7 +253,7 @@ fn with_a_user_manager_install_reloads_and_enables_the_socket_and_uninstall_disa
     let run = |args: &[&str]| {
         let out = home
             .command()
-            .env("WRS_TOKEN_SYSTEMCTL", &fake)
+            .env(wrs_sys::env::SYSTEMCTL, &fake)
             .arg("service")
             .args(args)
             .output()

@@ -67,7 +67,7 @@ fn run(mut cmd: Command, input: Option<&str>) -> Output {
 /// (cron, ssh without pam_systemd): it looks under `tmp`.
 fn fallback_client(sb: &Sandbox, tmp: &SharedTmp) -> Command {
     let mut cmd = sb.client();
-    cmd.env_remove("WRS_TOKEN_SOCKET")
+    cmd.env_remove(wrs_sys::env::SOCKET)
         .env_remove("XDG_RUNTIME_DIR")
         .env("TMPDIR", tmp.path());
     cmd
@@ -227,7 +227,7 @@ fn our_own_daemon_still_answers_under_the_shared_tmp_and_in_the_runtime_dir() {
     let mut daemon = Command::new(bin("wrs-tokend"));
     daemon
         .envs(sb.env())
-        .env_remove("WRS_TOKEN_SOCKET")
+        .env_remove(wrs_sys::env::SOCKET)
         .env_remove("XDG_RUNTIME_DIR")
         .env("TMPDIR", tmp.path())
         .args(["--test-source", "profile=plm,lifetime=300"]);
@@ -296,7 +296,7 @@ fn a_huge_profile_name_is_a_usage_error_before_any_connection() {
     }
     let out = sb
         .client()
-        .env("WRS_TOKEN_PROFILE", &huge)
+        .env(wrs_sys::env::PROFILE, &huge)
         .arg("print")
         .output()
         .unwrap();

@@ -11,7 +11,6 @@
 //! ```
 
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -139,8 +138,9 @@ impl Config {
         }
     }
 
-    /// Writes the file atomically (temp file, fsync, rename) with mode 0600,
-    /// creating its directory (0700) when needed.
+    /// Writes the file atomically with mode 0600
+    /// ([`wrs_sys::private_file::write`]), creating its directory (0700)
+    /// when needed.
     pub fn save(&self, path: &Path) -> Result<(), ConfigError> {
         self.validate(path)?;
         let io = |source| ConfigError::Io {
@@ -152,21 +152,10 @@ impl Config {
             .parent()
             .filter(|d| !d.as_os_str().is_empty())
             .unwrap_or(Path::new("."));
-        create_private_dir(dir).map_err(io)?;
-        let mut tmp = tempfile_in(dir).map_err(io)?;
+        create_missing_dir(dir).map_err(io)?;
         let header = "# wrs-token configuration. Secrets are not kept here: see `wrs-token profile show`.\n\n";
-        tmp.1.write_all(header.as_bytes()).map_err(io)?;
-        tmp.1.write_all(text.as_bytes()).map_err(io)?;
-        tmp.1.sync_all().map_err(io)?;
-        std::fs::rename(&tmp.0, path).map_err(|e| {
-            let _ = std::fs::remove_file(&tmp.0);
-            io(e)
-        })?;
-        // Make the rename itself durable.
-        if let Ok(d) = std::fs::File::open(dir) {
-            let _ = d.sync_all();
-        }
-        Ok(())
+        let contents = [header.as_bytes(), text.as_bytes()].concat();
+        wrs_sys::private_file::write(path, &contents).map_err(io)
     }
 }
 
@@ -216,7 +205,12 @@ fn not_utf8(path: &Path, err: &std::string::FromUtf8Error) -> ConfigError {
     }
 }
 
-fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+/// Creates the configuration's directory, owner-only, when it is missing.
+/// An existing one is left as it is: unlike the daemon's socket directory
+/// or the file store's (`wrs_sys::private_dir`), it holds no secrets and is
+/// the user's to arrange (`WRS_TOKEN_CONFIG` may point into a dotfiles
+/// repository or `/etc`); the file itself is 0600 all the same.
+fn create_missing_dir(dir: &Path) -> std::io::Result<()> {
     if dir.is_dir() {
         return Ok(());
     }
@@ -225,25 +219,6 @@ fn create_private_dir(dir: &Path) -> std::io::Result<()> {
     #[cfg(unix)]
     std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
     builder.create(dir)
-}
-
-/// A new file beside the target, readable by the owner only from the start
-/// (no window where it is world-readable).
-fn tempfile_in(dir: &Path) -> std::io::Result<(PathBuf, std::fs::File)> {
-    for attempt in 0..100u32 {
-        let name = format!(".config.toml.{}.{attempt}.tmp", std::process::id());
-        let path = dir.join(name);
-        let mut options = std::fs::OpenOptions::new();
-        options.write(true).create_new(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        match options.open(&path) {
-            Ok(file) => return Ok((path, file)),
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
-            Err(e) => return Err(e),
-        }
-    }
-    Err(std::io::Error::other("cannot create a temporary file"))
 }
 
 #[cfg(test)]

@@ -1,7 +1,13 @@
 //! wrs-token configuration: where the file lives, what a profile is, and
 //! how the file is read (with errors that name file, line and key) and
-//! written (atomically, 0600), and how any small file a user names is read
-//! ([`read_regular_file`]: regular files only, at most [`MAX_FILE_BYTES`]).
+//! written.
+//!
+//! The local-machine rules it follows live in `wrs_sys`, asked from here:
+//! the file is read as a small regular file ([`read_regular_file`], which
+//! names the file in a [`ConfigError`]; at most [`MAX_FILE_BYTES`]) and
+//! written atomically, 0600 (`wrs_sys::private_file`); a redirect URI is
+//! loopback by `wrs_sys::host::is_loopback`; `WRS_TOKEN_CONFIG` is
+//! `wrs_sys::env::CONFIG`.
 //!
 //! Shared by the thin client (`wrs-token profile …`) and the daemon, so it
 //! is synchronous and small. Secrets are never part of the configuration: a
@@ -15,7 +21,7 @@ mod profile;
 mod small_file;
 
 pub use file::{Config, ConfigError};
-pub use paths::{CONFIG_ENV, Paths};
+pub use paths::Paths;
 pub use profile::{
     ClientAuth, DEFAULT_KEEP_WARM_SECS, DEFAULT_KEEPALIVE_SECS, Grant, MIN_KEEPALIVE_SECS, Profile,
     ProfileError, RedirectMode, StoreKind, validate_profile_name,

@@ -4,8 +4,7 @@
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
-/// Environment variable naming the config file explicitly.
-pub const CONFIG_ENV: &str = "WRS_TOKEN_CONFIG";
+use wrs_sys::env;
 
 /// The files and directories of one wrs-token installation.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,7 +59,7 @@ impl Paths {
                 dirs.as_ref().map(|d| d.data_local_dir().to_path_buf()),
             )
         };
-        let config_file = var(CONFIG_ENV).or_else(|| config_dir.map(|d| d.join("config.toml")))?;
+        let config_file = var(env::CONFIG).or_else(|| config_dir.map(|d| d.join("config.toml")))?;
         // Without a home (a bare service account) but with an explicit
         // config file, data lives beside that file.
         let data_dir = data_dir.or_else(|| config_file.parent().map(|p| p.join("data")))?;
@@ -131,7 +130,7 @@ mod tests {
     fn home_defaults_apply_without_xdg_and_explicit_config_wins() {
         let p = Paths::resolve_with(env_of(&[
             ("HOME", "/home/u"),
-            (CONFIG_ENV, "/etc/wrs.toml"),
+            (env::CONFIG, "/etc/wrs.toml"),
         ]))
         .unwrap();
         assert_eq!(p.config_file, PathBuf::from("/etc/wrs.toml"));
@@ -151,9 +150,9 @@ mod tests {
         assert_eq!(same.keyring_namespace, None);
         let a =
             Paths::resolve_with(env_of(&[("HOME", "/home/u"), ("XDG_CONFIG_HOME", "/a")])).unwrap();
-        let b =
-            Paths::resolve_with(env_of(&[("HOME", "/home/u"), (CONFIG_ENV, "/b/c.toml")])).unwrap();
-        let no_home = Paths::resolve_with(env_of(&[(CONFIG_ENV, "/b/c.toml")])).unwrap();
+        let b = Paths::resolve_with(env_of(&[("HOME", "/home/u"), (env::CONFIG, "/b/c.toml")]))
+            .unwrap();
+        let no_home = Paths::resolve_with(env_of(&[(env::CONFIG, "/b/c.toml")])).unwrap();
         // Fixed values: entries already in keyrings are found by them.
         assert_eq!(
             a.keyring_namespace.as_deref(),
@@ -166,7 +165,7 @@ mod tests {
 
     #[test]
     fn an_explicit_config_file_is_enough_without_home() {
-        let p = Paths::resolve_with(env_of(&[(CONFIG_ENV, "/srv/wrs/config.toml")])).unwrap();
+        let p = Paths::resolve_with(env_of(&[(env::CONFIG, "/srv/wrs/config.toml")])).unwrap();
         assert_eq!(p.config_file, PathBuf::from("/srv/wrs/config.toml"));
         assert_eq!(p.data_dir, PathBuf::from("/srv/wrs/data"));
         assert_eq!(Paths::resolve_with(env_of(&[])), None);

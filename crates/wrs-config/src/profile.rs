@@ -279,18 +279,26 @@ impl Profile {
     }
 }
 
+/// Whether `uri` is a plain `http` URI on this machine, where the daemon
+/// can listen for the redirect itself. The host is judged by the one
+/// loopback rule, [`wrs_sys::host::is_loopback`] (any 127.0.0.0/8 or `::1`
+/// literal, `localhost` in any case), the rule the daemon's listener binds
+/// by, so a URI taken for loopback here can always be listened on.
 fn is_loopback_uri(uri: &str) -> bool {
-    let rest = match uri.strip_prefix("http://") {
-        Some(r) => r,
-        None => return false,
+    let Some((scheme, rest)) = uri.trim().split_once("://") else {
+        return false;
     };
-    let host = rest.split(['/', '?', '#']).next().unwrap_or("");
-    let host = if let Some(v6) = host.strip_prefix('[') {
-        v6.split(']').next().unwrap_or("")
-    } else {
-        host.split(':').next().unwrap_or("")
+    if !scheme.eq_ignore_ascii_case("http") {
+        return false;
+    }
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    // Whatever precedes the last '@' is user info, not the host.
+    let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let host = match host_port.find(']') {
+        Some(end) if host_port.starts_with('[') => &host_port[..=end],
+        _ => host_port.split(':').next().unwrap_or(""),
     };
-    matches!(host, "127.0.0.1" | "localhost" | "::1")
+    wrs_sys::host::is_loopback(host)
 }
 
 #[cfg(test)]
@@ -365,6 +373,36 @@ mod tests {
         assert!(matches!(p.redirect_mode(), RedirectMode::Paste(_)));
         p.redirect_uri = Some("http://127.0.0.1.evil.com/cb".into());
         assert!(matches!(p.redirect_mode(), RedirectMode::Paste(_)));
+        p.redirect_uri = Some("http://127.0.0.1@evil.com/cb".into());
+        assert!(matches!(p.redirect_mode(), RedirectMode::Paste(_)));
+        p.redirect_uri = Some("https://127.0.0.1/cb".into());
+        assert!(matches!(p.redirect_mode(), RedirectMode::Paste(_)));
+    }
+
+    /// Regression: the redirect check knew only `127.0.0.1`, `localhost`
+    /// and `::1` spelled exactly so, while the daemon's listener binds any
+    /// loopback host; a registered `http://127.0.0.2:8765/cb` or
+    /// `http://LOCALHOST/cb` was sent to paste mode. Now both ask
+    /// `wrs_sys::host::is_loopback`.
+    #[test]
+    fn every_loopback_host_the_listener_binds_is_loopback_here() {
+        let mut p = code_profile();
+        for uri in [
+            "http://127.0.0.2:8765/cb",
+            "http://127.1.2.3/cb",
+            "http://LOCALHOST/cb",
+            "HTTP://127.0.0.1/cb",
+            "http://[::1]:8765/cb",
+            "http://user@127.0.0.1:8765/cb",
+            "http://localhost?x=1",
+        ] {
+            p.redirect_uri = Some(uri.into());
+            assert_eq!(
+                p.redirect_mode(),
+                RedirectMode::LoopbackFixed(uri.into()),
+                "{uri}"
+            );
+        }
     }
 
     #[test]

@@ -230,7 +230,7 @@ impl Demo {
 
     /// Runs `wrs-token ARGS` without showing it (bookkeeping only).
     async fn quietly(&self, args: &[&str]) -> anyhow::Result<sandbox::Ran> {
-        let extra = [("WRS_TOKEN_NO_AUTOSTART", OsString::from("1"))];
+        let extra = [(wrs_sys::env::NO_AUTOSTART, OsString::from("1"))];
         let shown = format!("wrs-token {}", args.join(" "));
         self.sandbox
             .run(&words(args), &extra, COMMAND_TIMEOUT)
@@ -265,7 +265,7 @@ impl Demo {
             self.note_daemon().await;
         }
         let stop = words(&["daemon", "stop"]);
-        let extra = [("WRS_TOKEN_NO_AUTOSTART", OsString::from("1"))];
+        let extra = [(wrs_sys::env::NO_AUTOSTART, OsString::from("1"))];
         if let Err(e) = self.client(stop, &extra, COMMAND_TIMEOUT).await {
             problems.push(format!("{e:#}"));
         }

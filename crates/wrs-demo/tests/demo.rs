@@ -36,15 +36,15 @@ fn spawn_demo(tmp: &Path) -> Child {
         .env("TMPDIR", tmp)
         // The variable `wrs-token demo` documents; this package's build of
         // the binary, not a stale one on PATH.
-        .env("WRS_DEMO", env!("CARGO_BIN_EXE_wrs-demo"))
+        .env(wrs_sys::env::DEMO, env!("CARGO_BIN_EXE_wrs-demo"))
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     for var in [
-        "WRS_TOKEN_SOCKET",
-        "WRS_TOKEN_CONFIG",
-        "WRS_TOKEN_PROFILE",
-        "WRS_TOKEND",
+        wrs_sys::env::SOCKET,
+        wrs_sys::env::CONFIG,
+        wrs_sys::env::PROFILE,
+        wrs_sys::env::TOKEND,
         "BROWSER",
     ] {
         command.env_remove(var);

@@ -1,8 +1,11 @@
 //! The shared state behind every handler, and the router that serves it.
 
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, UNIX_EPOCH};
 
 use axum::Router;
+use axum::extract::State;
+use axum::http::{HeaderValue, header};
 use axum::routing::{any, get, post};
 use url::Url;
 
@@ -130,7 +133,8 @@ impl App {
     }
 }
 
-/// All routes, behind the counting/fault middleware.
+/// All routes, behind the counting/fault middleware; every answer's `Date`
+/// is the mock's clock.
 pub(crate) fn router(app: Arc<App>) -> Router {
     let mut router = Router::new()
         .route(
@@ -163,7 +167,25 @@ pub(crate) fn router(app: Arc<App>) -> Router {
             app.clone(),
             crate::faults::intercept,
         ))
+        .layer(axum::middleware::map_response_with_state(
+            app.clone(),
+            stamp_date,
+        ))
         .with_state(app)
+}
+
+/// Sets `Date` from the mock's clock (hyper would stamp the wall clock and
+/// keeps a `Date` that is there): a test that moves the clock also skews
+/// the server time a client's clock check sees.
+async fn stamp_date(
+    State(app): State<Arc<App>>,
+    mut response: axum::response::Response,
+) -> axum::response::Response {
+    let now = UNIX_EPOCH + Duration::from_millis(app.now_ms());
+    if let Ok(value) = HeaderValue::from_str(&httpdate::fmt_http_date(now)) {
+        response.headers_mut().insert(header::DATE, value);
+    }
+    response
 }
 
 async fn not_found() -> axum::response::Response {

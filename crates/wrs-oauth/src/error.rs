@@ -280,25 +280,95 @@ fn retry_after_text(retry_after: &Option<Duration>) -> String {
     }
 }
 
+/// Why a request got no answer, sorted into what a fix is given in (see
+/// [`Unreached`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NetworkProblem {
+    /// The certificate chain ends at a CA this client does not trust.
+    UntrustedCertificate,
+    /// The certificate is for another host name.
+    CertificateNameMismatch,
+    /// The certificate has expired (or this machine's clock is wrong).
+    CertificateExpired,
+    /// Another TLS failure (handshake, protocol, a rejected certificate).
+    Tls,
+    /// The host name (of the server or of the proxy) does not resolve.
+    Dns,
+    /// The connection was refused, reset or could not be made.
+    Connect,
+    /// No answer within the configured timeout.
+    Timeout,
+    /// Anything else.
+    Other,
+}
+
+impl NetworkProblem {
+    /// Whether the TLS layer refused the server.
+    pub fn is_tls(self) -> bool {
+        matches!(
+            self,
+            NetworkProblem::UntrustedCertificate
+                | NetworkProblem::CertificateNameMismatch
+                | NetworkProblem::CertificateExpired
+                | NetworkProblem::Tls
+        )
+    }
+}
+
+/// A request that got no HTTP answer: the [`NetworkProblem`] and the
+/// message [`OAuthError::Network`] would carry.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct Unreached {
+    /// What kind of failure.
+    pub problem: NetworkProblem,
+    /// What happened, TLS failures in plain words.
+    pub message: String,
+}
+
 /// Maps a reqwest error to ours, naming a TLS trust failure plainly.
 pub(crate) fn from_reqwest(err: &reqwest::Error) -> OAuthError {
+    let unreached = unreached(err);
+    match unreached.problem {
+        NetworkProblem::Timeout => OAuthError::Timeout,
+        _ => OAuthError::Network(unreached.message),
+    }
+}
+
+/// Sorts a reqwest error: the one place that reads them.
+pub(crate) fn unreached(err: &reqwest::Error) -> Unreached {
     if err.is_timeout() {
-        return OAuthError::Timeout;
+        return Unreached {
+            problem: NetworkProblem::Timeout,
+            message: OAuthError::Timeout.to_string(),
+        };
     }
     if let Some(tls) = find_rustls_error(err) {
-        return OAuthError::Network(describe_tls(&tls));
+        let (problem, message) = describe_tls(&tls);
+        return Unreached { problem, message };
     }
     let mut message = err.to_string();
+    // hyper-util's connector names a failed lookup "dns error" (of the
+    // server, or of the proxy when one is in the way); nothing typed says so.
+    let mut dns = false;
     let mut source = err.source();
     while let Some(cause) = source {
         let text = cause.to_string();
+        dns |= text.starts_with("dns error");
         if !message.contains(&text) {
             message.push_str(": ");
             message.push_str(&text);
         }
         source = cause.source();
     }
-    OAuthError::Network(message)
+    let problem = if dns {
+        NetworkProblem::Dns
+    } else if err.is_connect() {
+        NetworkProblem::Connect
+    } else {
+        NetworkProblem::Other
+    };
+    Unreached { problem, message }
 }
 
 fn find_rustls_error(err: &(dyn StdError + 'static)) -> Option<rustls::Error> {
@@ -316,25 +386,40 @@ fn find_rustls_error(err: &(dyn StdError + 'static)) -> Option<rustls::Error> {
     err.source().and_then(find_rustls_error)
 }
 
-fn describe_tls(err: &rustls::Error) -> String {
+fn describe_tls(err: &rustls::Error) -> (NetworkProblem, String) {
     use rustls::CertificateError;
     match err {
-        rustls::Error::InvalidCertificate(CertificateError::UnknownIssuer) => {
+        rustls::Error::InvalidCertificate(CertificateError::UnknownIssuer) => (
+            NetworkProblem::UntrustedCertificate,
             "TLS: certificate not trusted (unknown issuer): give the site's CA bundle with --ca-file"
-                .to_owned()
-        }
+                .to_owned(),
+        ),
+        // A trusted CA's name on the chain, but not its key: a CA of the
+        // same name (a test CA, a re-keyed internal one) signed it, so its
+        // real issuer is still one this client does not trust.
+        rustls::Error::InvalidCertificate(CertificateError::BadSignature) => (
+            NetworkProblem::UntrustedCertificate,
+            "TLS: certificate not trusted (signed by another key than the trusted CA of that \
+             name): give the site's CA bundle with --ca-file"
+                .to_owned(),
+        ),
         rustls::Error::InvalidCertificate(CertificateError::NotValidForName)
-        | rustls::Error::InvalidCertificate(CertificateError::NotValidForNameContext { .. }) => {
-            "TLS: the certificate is not valid for this host name".to_owned()
-        }
+        | rustls::Error::InvalidCertificate(CertificateError::NotValidForNameContext { .. }) => (
+            NetworkProblem::CertificateNameMismatch,
+            "TLS: the certificate is not valid for this host name".to_owned(),
+        ),
         rustls::Error::InvalidCertificate(CertificateError::Expired)
-        | rustls::Error::InvalidCertificate(CertificateError::ExpiredContext { .. }) => {
-            "TLS: the server's certificate has expired".to_owned()
-        }
-        rustls::Error::InvalidCertificate(other) => {
-            format!("TLS: certificate rejected ({other:?}); if the site uses an internal CA, use --ca-file")
-        }
-        other => format!("TLS: {other}"),
+        | rustls::Error::InvalidCertificate(CertificateError::ExpiredContext { .. }) => (
+            NetworkProblem::CertificateExpired,
+            "TLS: the server's certificate has expired".to_owned(),
+        ),
+        rustls::Error::InvalidCertificate(other) => (
+            NetworkProblem::Tls,
+            format!(
+                "TLS: certificate rejected ({other:?}); if the site uses an internal CA, use --ca-file"
+            ),
+        ),
+        other => (NetworkProblem::Tls, format!("TLS: {other}")),
     }
 }
 

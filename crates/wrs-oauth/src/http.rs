@@ -1,14 +1,22 @@
 //! The HTTP client: built once per profile, with timeouts on every request,
 //! no redirects, rustls with the system roots plus an optional extra CA
 //! bundle, the environment's proxies, and a capped body reader.
+//!
+//! For `wrs-tokend probe`, the client also says which proxy a URL goes
+//! through ([`HttpClient::proxy_for`]) and whether a server can be reached
+//! at all, with its clock ([`HttpClient::reach`]): the same client, so the
+//! probe sees what the daemon sees.
 
 use std::path::Path;
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
 
-use reqwest::header::{CONTENT_TYPE, HeaderMap, RETRY_AFTER};
+use hyper_util::client::proxy::matcher::Matcher;
+
+use reqwest::header::{CONTENT_TYPE, DATE, HeaderMap, RETRY_AFTER};
 use reqwest::{Certificate, RequestBuilder, redirect};
 
-use crate::error::{OAuthError, from_reqwest, snippet};
+use crate::error::{OAuthError, Unreached, from_reqwest, snippet, unreached};
 
 /// The `User-Agent` of every request.
 pub const USER_AGENT: &str = concat!("wrs-token/", env!("CARGO_PKG_VERSION"));
@@ -43,17 +51,27 @@ impl Default for HttpConfig {
 
 impl HttpConfig {
     /// Reads an extra CA bundle (PEM) from a file: a regular file of at
-    /// most [`wrs_config::MAX_FILE_BYTES`], like the configuration that
+    /// most [`wrs_sys::small_file::MAX_FILE_BYTES`], like the configuration that
     /// names it, so a FIFO or a device there fails at once instead of
     /// hanging or exhausting the daemon.
     pub fn with_ca_file(mut self, path: &Path) -> Result<Self, OAuthError> {
         // The error names the file.
-        let pem = wrs_config::read_regular_file(path, wrs_config::MAX_FILE_BYTES)
-            .map_err(|e| OAuthError::Config(format!("cannot read the CA file {e}")))?;
+        let pem = wrs_sys::small_file::read_regular_file(path, wrs_sys::small_file::MAX_FILE_BYTES)
+            .map_err(|e| {
+                OAuthError::Config(format!("cannot read the CA file {}: {e}", path.display()))
+            })?;
         check_pem(&pem)
             .map_err(|e| OAuthError::Config(format!("CA file {}: {e}", path.display())))?;
         self.extra_ca_pem = Some(pem);
         Ok(self)
+    }
+
+    /// How many certificates the extra CA bundle holds (0 without one).
+    pub fn extra_ca_certificates(&self) -> usize {
+        self.extra_ca_pem
+            .as_deref()
+            .and_then(|pem| check_pem(pem).ok())
+            .map_or(0, |certs| certs.len())
     }
 }
 
@@ -71,6 +89,22 @@ fn check_pem(pem: &[u8]) -> Result<Vec<Certificate>, String> {
 pub struct HttpClient {
     inner: reqwest::Client,
     max_response_bytes: usize,
+    /// The proxy rules reqwest applies, read from the environment (and the
+    /// OS settings on macOS and Windows) as it reads them: a client built
+    /// with no explicit proxy, as ours, uses its system proxy, which is
+    /// this very `Matcher::from_system`.
+    proxies: Arc<Matcher>,
+}
+
+/// What a plain `GET` found (see [`HttpClient::reach`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reached {
+    /// The HTTP status, whatever it is: the server answered.
+    pub status: u16,
+    /// The server's clock: its `Date` header, if it sent a valid one.
+    pub server_date: Option<SystemTime>,
+    /// This machine's clock when the answer's headers arrived.
+    pub received_at: SystemTime,
 }
 
 /// An answer read in full (up to the cap).
@@ -101,12 +135,52 @@ impl HttpClient {
             let certs = check_pem(pem).map_err(|e| OAuthError::Config(format!("extra CA: {e}")))?;
             builder = builder.tls_certs_merge(certs);
         }
+        // Read before reqwest reads them, in the same process: the same
+        // variables.
+        let proxies = Arc::new(Matcher::from_system());
         let inner = builder
             .build()
             .map_err(|e| OAuthError::Config(format!("cannot build the HTTP client: {e}")))?;
         Ok(HttpClient {
             inner,
             max_response_bytes: config.max_response_bytes,
+            proxies,
+        })
+    }
+
+    /// The proxy a request to `url` goes through, as `scheme://host:port`
+    /// (never with its credentials); `None` for a direct connection.
+    pub fn proxy_for(&self, url: &url::Url) -> Option<String> {
+        let intercept = self.proxies.intercept(&url.as_str().parse().ok()?)?;
+        let uri = intercept.uri();
+        let authority = uri.authority()?;
+        Some(format!(
+            "{}://{authority}",
+            uri.scheme_str().unwrap_or("http")
+        ))
+    }
+
+    /// A `GET` of `url` whose answer is read for its status and `Date`
+    /// only: whether the server can be reached through this client's
+    /// proxies and TLS trust, and its clock. Any HTTP status counts as
+    /// reached; the body is not read.
+    pub async fn reach(&self, url: &url::Url) -> Result<Reached, Unreached> {
+        let response = self
+            .get(url)
+            .header("accept", "application/json")
+            .send()
+            .await
+            .map_err(|e| unreached(&e))?;
+        let received_at = SystemTime::now();
+        let server_date = response
+            .headers()
+            .get(DATE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| httpdate::parse_http_date(v).ok());
+        Ok(Reached {
+            status: response.status().as_u16(),
+            server_date,
+            received_at,
         })
     }
 
@@ -249,8 +323,9 @@ impl HttpResponse {
 }
 
 /// Checks an endpoint URL: `https`, or `http` on a loopback host only
-/// (a test server, the mock).
-pub(crate) fn check_endpoint(what: &str, url: &url::Url) -> Result<(), OAuthError> {
+/// (a test server, the mock). The rule every endpoint passes; the probe
+/// asks it too.
+pub fn check_endpoint(what: &str, url: &url::Url) -> Result<(), OAuthError> {
     match url.scheme() {
         "https" => Ok(()),
         "http" if is_loopback(url) => Ok(()),
@@ -260,13 +335,10 @@ pub(crate) fn check_endpoint(what: &str, url: &url::Url) -> Result<(), OAuthErro
     }
 }
 
+/// Whether `url`'s host is this machine: the one loopback rule,
+/// [`wrs_sys::host::is_loopback`].
 pub(crate) fn is_loopback(url: &url::Url) -> bool {
-    match url.host() {
-        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        None => false,
-    }
+    url.host_str().is_some_and(wrs_sys::host::is_loopback)
 }
 
 #[cfg(test)]

@@ -3,7 +3,8 @@
 //!
 //! - [`http`]: the per-profile HTTP client (timeouts, no redirects, rustls
 //!   with system roots plus an optional extra CA bundle, proxies from the
-//!   environment, capped bodies).
+//!   environment, capped bodies), and what `wrs-tokend probe` asks of it:
+//!   the proxy for a URL, and whether a server answers, with its clock.
 //! - [`provider`]: endpoints and client identity (`client_secret_basic`,
 //!   `client_secret_post`, public clients).
 //! - [`discovery`]: server metadata with the RFC 8414 issuer check.
@@ -17,6 +18,10 @@
 //!   also when the server sends no `expires_in`.
 //! - [`error`]: [`OAuthError`], typed so the caller can tell "log in again"
 //!   from "fix the configuration" from "retry later".
+//!
+//! The local-machine rules come from `wrs_sys`: which hosts are loopback
+//! (plain `http` endpoints, the listener's address) and how a CA bundle
+//! file is read.
 //!
 //! Tokens are [`wrs_proto::Secret`]s throughout and never appear in an
 //! error message or `Debug` output.
@@ -60,8 +65,8 @@ pub use authorize::{
 pub use client::OAuthClient;
 pub use device::DeviceAuthorization;
 pub use discovery::{ProviderMetadata, discover};
-pub use error::{ErrorCode, OAuthError};
-pub use http::{HttpClient, HttpConfig};
+pub use error::{ErrorCode, NetworkProblem, OAuthError, Unreached};
+pub use http::{HttpClient, HttpConfig, Reached};
 pub use introspect::Introspection;
 pub use loopback::LoopbackListener;
 pub use pkce::Pkce;

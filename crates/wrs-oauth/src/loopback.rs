@@ -7,7 +7,7 @@
 //! whether the login worked. Connections are served concurrently, so a
 //! browser's idle pre-connection cannot hold up the real one.
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -58,19 +58,12 @@ impl LoopbackListener {
                         "loopback redirect URI {uri:?} must start with http:// (the browser comes back to this machine)"
                     )));
                 }
-                let ip = match url.host() {
-                    Some(url::Host::Ipv4(ip)) if ip.is_loopback() => IpAddr::V4(ip),
-                    Some(url::Host::Ipv6(ip)) if ip.is_loopback() => {
-                        IpAddr::V6(Ipv6Addr::LOCALHOST)
-                    }
-                    Some(url::Host::Domain(d)) if d.eq_ignore_ascii_case("localhost") => {
-                        IpAddr::V4(Ipv4Addr::LOCALHOST)
-                    }
-                    _ => {
-                        return Err(OAuthError::Config(format!(
-                            "redirect URI {uri:?} is not on 127.0.0.1, [::1] or localhost: use paste mode"
-                        )));
-                    }
+                // The one loopback rule, which the profile's redirect mode
+                // was decided by too.
+                let Some(ip) = url.host_str().and_then(wrs_sys::host::loopback_ip) else {
+                    return Err(OAuthError::Config(format!(
+                        "redirect URI {uri:?} is not on 127.0.0.1, [::1] or localhost: use paste mode"
+                    )));
                 };
                 let port = url.port().unwrap_or(0);
                 (ip, port, Some((uri.to_owned(), url)))

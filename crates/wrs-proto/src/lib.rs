@@ -7,16 +7,20 @@
 //!   followed by a bincode 2 body; JSON mode (selected by a first byte `{`)
 //!   is newline-delimited JSON with the same message shapes. Both are capped
 //!   at [`MAX_FRAME_LEN`] on read and write.
-//! - [`endpoint`]: where the socket (or named pipe) lives on each platform.
 //! - [`secret`]: a string that redacts itself and is zeroed on drop.
+//! - [`probe`]: the report of `wrs-tokend probe PROFILE --json`, which
+//!   `wrs-token doctor` reads (a contract between the binaries, not over
+//!   the socket).
 //!
-//! This crate has no async runtime and no network code, so the thin client
-//! can depend on it without pulling in tokio.
+//! This crate has no async runtime, no network code and no platform crate,
+//! so the thin client can depend on it without pulling in tokio. Where the
+//! socket lives on each platform is local-machine policy, not wire:
+//! `wrs_sys::endpoint`.
 #![deny(missing_docs)]
 
-pub mod endpoint;
 pub mod frame;
 pub mod message;
+pub mod probe;
 pub mod secret;
 
 pub use frame::{MAX_FRAME_LEN, WireError};

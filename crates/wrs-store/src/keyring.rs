@@ -143,6 +143,9 @@ mod tests {
     /// clear "unavailable" error rather than a panic or a silent fallback.
     #[test]
     fn keyring_store_meets_the_contract_or_says_it_is_unavailable() {
+        // Set by scripts/with-keyring: a keyring is there, so its absence
+        // is a failure, not a skip.
+        const REQUIRE_KEYRING: &str = "WRS_TEST_REQUIRE_KEYRING";
         let have_bus = std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_some();
         match KeyringStore::open(None) {
             Ok(store) => match store.get("wrs-store-probe", SecretKind::RefreshToken) {
@@ -152,7 +155,7 @@ mod tests {
                 }
                 Err(e) => {
                     assert!(
-                        !have_bus || std::env::var_os("WRS_TEST_REQUIRE_KEYRING").is_none(),
+                        !have_bus || std::env::var_os(REQUIRE_KEYRING).is_none(),
                         "{e}"
                     );
                     assert!(
@@ -163,7 +166,7 @@ mod tests {
             },
             Err(e) => {
                 assert!(
-                    std::env::var_os("WRS_TEST_REQUIRE_KEYRING").is_none(),
+                    std::env::var_os(REQUIRE_KEYRING).is_none(),
                     "keyring required: {e}"
                 );
                 assert!(

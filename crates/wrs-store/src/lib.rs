@@ -3,8 +3,10 @@
 //! - [`KeyringStore`]: the OS keyring (Secret Service on Linux, Keychain on
 //!   macOS, Credential Manager on Windows), through `keyring-core` and one
 //!   store crate per platform. The default.
-//! - [`FileStore`]: an explicit, opt-in file per profile (0600 in a 0700
-//!   directory, atomic rename, fsync) for headless hosts.
+//! - [`FileStore`]: an explicit, opt-in file per profile for headless
+//!   hosts: 0600, written atomically, in a private directory (0700, ours,
+//!   refused rather than chmod-ed when it is not), by the local-machine
+//!   rules of `wrs_sys` that the daemon follows too.
 //! - [`MemoryStore`]: process memory only, for CI and tests.
 //!
 //! There is no silent fallback: when the keyring is missing or locked the

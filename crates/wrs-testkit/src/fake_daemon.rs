@@ -109,7 +109,7 @@ pub fn wrs_token(socket: &Path) -> Command {
         .arg("--socket")
         .arg(socket)
         .env("BROWSER", "true")
-        .env("WRS_TOKEND", "/nonexistent/wrs-tokend");
+        .env(wrs_sys::env::TOKEND, "/nonexistent/wrs-tokend");
     cmd
 }
 

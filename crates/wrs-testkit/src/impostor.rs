@@ -14,7 +14,7 @@ use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdout, Command, Stdio};
 
-use wrs_proto::endpoint::Endpoint;
+use wrs_sys::endpoint::Endpoint;
 
 /// The unprivileged user `scripts/setup-test-env` creates.
 pub const OTHER_USER: &str = "wrs-e2e-other";

@@ -12,6 +12,7 @@ use std::path::PathBuf;
 use std::process::{Command, Output};
 
 use wrs_proto::{Request, Response};
+use wrs_sys::env;
 
 use crate::daemon;
 use crate::process::{bin, describe, isolate, output_with_stdin, write_script};
@@ -49,13 +50,13 @@ impl Sandbox {
     pub fn env(&self) -> Vec<(&'static str, OsString)> {
         let p = |s: &str| self.root.path().join(s).into_os_string();
         vec![
-            ("WRS_TOKEN_SOCKET", self.socket.clone().into_os_string()),
+            (env::SOCKET, self.socket.clone().into_os_string()),
             ("XDG_RUNTIME_DIR", p("run")),
             ("XDG_CONFIG_HOME", p("config")),
             ("XDG_DATA_HOME", p("data")),
             ("XDG_CACHE_HOME", p("cache")),
             ("HOME", p("home")),
-            ("WRS_TOKEND", bin("wrs-tokend").into_os_string()),
+            (env::TOKEND, bin("wrs-tokend").into_os_string()),
             ("RUST_BACKTRACE", "0".into()),
         ]
     }
@@ -175,8 +176,8 @@ impl Sandbox {
 
     /// The daemon's pid from its lock file, if one is running.
     pub fn daemon_pid(&self) -> Option<u32> {
-        // With an explicit socket path the lock sits beside it (wrs_proto::endpoint).
-        let lock_path = wrs_proto::endpoint::Endpoint::at(&self.socket).ok()?.lock;
+        // With an explicit socket path the lock sits beside it (wrs_sys::endpoint).
+        let lock_path = wrs_sys::endpoint::Endpoint::at(&self.socket).ok()?.lock;
         let lock = std::fs::read_to_string(lock_path).ok()?;
         lock.trim().parse().ok()
     }

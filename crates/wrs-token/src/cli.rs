@@ -17,7 +17,7 @@ pub use profile::{
     AuthArg, GrantArg, ProfileAddArgs, ProfileCommand, ProfileListArgs, ProfileRemoveArgs,
     ProfileSetDefaultArgs, ProfileSetSecretArgs, ProfileShowArgs, StoreArg,
 };
-pub use profile_name::{PROFILE_ENV, ProfileNameParser};
+pub use profile_name::ProfileNameParser;
 
 /// Default for `login --timeout`: how long to wait for the user.
 pub const DEFAULT_LOGIN_TIMEOUT_SECS: u64 = 300;
@@ -119,14 +119,14 @@ pub struct GlobalArgs {
     #[arg(
         long,
         global = true,
-        env = "WRS_TOKEN_NO_AUTOSTART",
+        env = wrs_sys::env::NO_AUTOSTART,
         action = clap::ArgAction::SetTrue,
         value_parser = clap::builder::FalseyValueParser::new()
     )]
     pub no_autostart: bool,
 
     /// The daemon's socket (default: the per-user runtime directory).
-    #[arg(long, global = true, value_name = "PATH", env = "WRS_TOKEN_SOCKET")]
+    #[arg(long, global = true, value_name = "PATH", env = wrs_sys::env::SOCKET)]
     pub socket: Option<PathBuf>,
 }
 
@@ -195,7 +195,7 @@ pub struct TokenArgs {
         short,
         long,
         value_name = "NAME",
-        env = PROFILE_ENV,
+        env = wrs_sys::env::PROFILE,
         value_parser = ProfileNameParser::optional()
     )]
     pub profile: Option<String>,
@@ -270,7 +270,7 @@ pub struct ProfileChoice {
         short,
         long,
         value_name = "NAME",
-        env = PROFILE_ENV,
+        env = wrs_sys::env::PROFILE,
         value_parser = ProfileNameParser::optional()
     )]
     pub profile: Option<String>,
@@ -440,15 +440,38 @@ mod tests {
             .get_arguments()
             .find(|a| a.get_id() == "profile")
             .unwrap();
-        assert_eq!(profile.get_env(), Some(std::ffi::OsStr::new(PROFILE_ENV)));
+        assert_eq!(
+            profile.get_env(),
+            Some(std::ffi::OsStr::new(wrs_sys::env::PROFILE))
+        );
         let no_autostart = cmd
             .get_arguments()
             .find(|a| a.get_id() == "no_autostart")
             .unwrap();
         assert_eq!(
             no_autostart.get_env(),
-            Some(std::ffi::OsStr::new("WRS_TOKEN_NO_AUTOSTART"))
+            Some(std::ffi::OsStr::new(wrs_sys::env::NO_AUTOSTART))
         );
+    }
+
+    /// `--help`'s list of variables is a literal (clap's `after_help`):
+    /// it names each variable the client reads as its constant says.
+    #[test]
+    fn the_help_names_every_variable_the_client_reads() {
+        use wrs_sys::env;
+        for name in [
+            env::PROFILE,
+            env::SOCKET,
+            env::NO_AUTOSTART,
+            env::CONFIG,
+            env::MIN_TTL,
+            env::TOKEND,
+        ] {
+            assert!(
+                EXIT_CODES_HELP.contains(&format!("\n  {name} ")),
+                "{name} is missing from --help"
+            );
+        }
     }
 
     #[test]

@@ -5,7 +5,7 @@
 //!
 //! ```no_run
 //! use std::time::{Duration, Instant};
-//! use wrs_proto::endpoint::Endpoint;
+//! use wrs_sys::endpoint::Endpoint;
 //! use wrs_token::client::Client;
 //!
 //! let client = Client::new(Endpoint::resolve()?);
@@ -24,12 +24,13 @@ use std::time::{Duration, Instant};
 use interprocess::ConnectWaitMode;
 use interprocess::local_socket::prelude::*;
 use interprocess::local_socket::{ConnectOptions, GenericFilePath, Stream};
-use wrs_proto::endpoint::{Endpoint, EndpointError};
 use wrs_proto::frame::{read_frame, write_frame};
 use wrs_proto::{
     ErrorKind, ErrorResponse, Request, RequestEnvelope, Response, StatusReport, TokenReply,
     WireError,
 };
+use wrs_sys::endpoint::{Endpoint, EndpointError};
+use wrs_sys::env;
 
 pub use account::{LoggedIn, LoggedOut, LoginProgress, LoginStart};
 pub use autostart::StartError;
@@ -53,10 +54,6 @@ pub const NETWORK_TIMEOUT: Duration = Duration::from_secs(40);
 /// Bound on requests that touch the secret store or re-read the config
 /// (a keyring may be slow to unlock).
 pub const STORE_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// The environment variable with the caller's default minimum validity
-/// (seconds), sent along with every token request.
-pub const MIN_TTL_ENV: &str = "WRS_TOKEN_MIN_TTL";
 
 /// How long a request is retried while the daemon says it is busy.
 pub const BUSY_RETRY_FOR: Duration = Duration::from_secs(3);
@@ -314,7 +311,7 @@ impl Client {
 
     /// A token for `profile` (the daemon's default when `None`) that should
     /// stay valid `min_ttl_secs` more seconds; `None` lets the profile's
-    /// `min_ttl`, then [`MIN_TTL_ENV`], then the daemon's default decide.
+    /// `min_ttl`, then [`env::MIN_TTL`] (the caller's default minimum validity in seconds), then the daemon's default decide.
     /// The reply says whether the minimum was met.
     pub fn get_token(
         &self,
@@ -362,21 +359,21 @@ fn rand_unit() -> f64 {
     (mixed >> 11) as f64 / (1u64 << 53) as f64
 }
 
-/// The caller's [`MIN_TTL_ENV`], if set (an empty value counts as unset).
+/// The caller's [`env::MIN_TTL`] (the caller's default minimum validity in seconds), if set (an empty value counts as unset).
 fn env_min_ttl() -> Result<Option<u64>, ClientError> {
-    match std::env::var(MIN_TTL_ENV) {
+    match std::env::var(env::MIN_TTL) {
         Ok(value) if value.trim().is_empty() => Ok(None),
         Ok(value) => value
             .trim()
             .parse()
             .map(Some)
             .map_err(|_| ClientError::BadEnvironment {
-                var: MIN_TTL_ENV,
+                var: env::MIN_TTL,
                 value,
             }),
         Err(std::env::VarError::NotPresent) => Ok(None),
         Err(std::env::VarError::NotUnicode(raw)) => Err(ClientError::BadEnvironment {
-            var: MIN_TTL_ENV,
+            var: env::MIN_TTL,
             value: raw.to_string_lossy().into_owned(),
         }),
     }

@@ -17,6 +17,7 @@ use std::io::Write as _;
 use std::process::{ExitCode, ExitStatus};
 
 use wrs_proto::{ErrorKind, ErrorResponse, PROTOCOL_VERSION};
+use wrs_sys::env;
 
 use crate::client::{ClientError, StartError};
 
@@ -170,19 +171,23 @@ impl From<ClientError> for Failure {
             |hint: &str| Failure::new(Exit::DaemonUnreachable, message.clone()).with_hint(hint);
         match &err {
             ClientError::Daemon(e) => Failure::from_daemon(e.clone(), None),
-            ClientError::Endpoint(_) => Failure::new(Exit::Failure, message)
-                .with_hint("set WRS_TOKEN_SOCKET or --socket to an absolute path"),
-            ClientError::NotRunning { .. } => unreachable(
+            ClientError::Endpoint(_) => Failure::new(Exit::Failure, message).with_hint(format!(
+                "set {} or --socket to an absolute path",
+                env::SOCKET
+            )),
+            ClientError::NotRunning { .. } => unreachable(&format!(
                 "start it with `wrs-token daemon start`, or allow autostart \
-                 (drop --no-autostart / WRS_TOKEN_NO_AUTOSTART)",
-            ),
+                 (drop --no-autostart / {})",
+                env::NO_AUTOSTART
+            )),
             ClientError::Connect { .. } => {
                 unreachable("check the socket's owner and permissions, or set --socket")
             }
             ClientError::Untrusted { socket, reason } => unreachable(&reason.hint(socket)),
-            ClientError::Start(StartError::NotFound { .. }) => {
-                unreachable("install wrs-tokend beside wrs-token or on PATH, or set WRS_TOKEND")
-            }
+            ClientError::Start(StartError::NotFound { .. }) => unreachable(&format!(
+                "install wrs-tokend beside wrs-token or on PATH, or set {}",
+                env::TOKEND
+            )),
             ClientError::Start(_) => {
                 unreachable("run `wrs-tokend --foreground` to see why it does not start")
             }
@@ -377,10 +382,12 @@ mod tests {
     fn an_untrusted_socket_is_exit_4_naming_the_path_with_a_way_out() {
         let f = Failure::from(ClientError::Untrusted {
             socket: "/tmp/wrs-token-1000/agent.sock".into(),
-            reason: crate::client::Distrust::ForeignDirectory {
+            reason: crate::client::Distrust::Directory {
                 dir: "/tmp/wrs-token-1000".into(),
-                owner: 1001,
-                ours: 1000,
+                why: wrs_sys::private_dir::Unfit::Owner {
+                    owner: 1001,
+                    ours: 1000,
+                },
             },
         });
         assert_eq!(f.exit, Exit::DaemonUnreachable);

@@ -57,6 +57,9 @@
 //! - [`exit`]: the stable exit codes and the one-line error report.
 //! - [`output`]: stdout that tolerates a closed pipe, time formatting, tables.
 //! - [`resource`]: which profile a URL belongs to (for `curl` and git).
+//! - [`probe`]: a profile's network checks, asked of `wrs-tokend probe`
+//!   (the daemon's binary has the HTTP stack; this client has none); for
+//!   `doctor`, and for `profile add` to check a client secret.
 //!
 //! # Exit codes
 //!
@@ -69,19 +72,22 @@
 //! | 4 | daemon unreachable (not running with autostart off, failed to start, timed out, other protocol version, or the socket's directory or listener is not the user's own: nothing is sent then) |
 //! | 5 | authorization server or network error |
 
+#![deny(missing_docs)]
+
 pub mod browser;
 pub mod cli;
 pub mod client;
 pub mod cmd;
 pub mod exit;
 pub mod output;
+pub mod probe;
 pub mod profiles;
 pub mod programs;
 pub mod prompt;
 pub mod resource;
 pub mod token_text;
 
-use wrs_proto::endpoint::{Endpoint, EndpointError};
+use wrs_sys::endpoint::{Endpoint, EndpointError};
 
 use crate::cli::{Cli, Command};
 use crate::client::Client;
@@ -133,7 +139,11 @@ fn endpoint(socket: Option<&std::path::Path>) -> Result<Endpoint, Failure> {
     };
     resolved.map_err(|e| match e {
         EndpointError::BadOverride(_) => Failure::new(Exit::Usage, e.to_string()),
-        EndpointError::NoDirectory => Failure::new(Exit::Failure, e.to_string())
-            .with_hint("set WRS_TOKEN_SOCKET or --socket to the daemon's socket path"),
+        EndpointError::NoDirectory => {
+            Failure::new(Exit::Failure, e.to_string()).with_hint(format!(
+                "set {} or --socket to the daemon's socket path",
+                wrs_sys::env::SOCKET
+            ))
+        }
     })
 }

@@ -12,8 +12,10 @@ use crate::exit::{Exit, Failure};
 /// config directory, honouring `XDG_CONFIG_HOME`).
 pub fn config_path() -> Result<PathBuf, Failure> {
     Paths::resolve().map(|p| p.config_file).ok_or_else(|| {
-        Failure::new(Exit::Failure, "cannot locate the config directory")
-            .with_hint("set HOME, XDG_CONFIG_HOME or WRS_TOKEN_CONFIG")
+        Failure::new(Exit::Failure, "cannot locate the config directory").with_hint(format!(
+            "set HOME, XDG_CONFIG_HOME or {}",
+            wrs_sys::env::CONFIG
+        ))
     })
 }
 
@@ -29,8 +31,11 @@ pub fn save(config: &Config, path: &Path) -> Result<(), Failure> {
 
 fn config_failure(e: ConfigError) -> Failure {
     let hint = match &e {
-        ConfigError::Io { .. } => "check the file's permissions, or set WRS_TOKEN_CONFIG",
-        _ => "fix the file by hand (the message names the line and key)",
+        ConfigError::Io { .. } => format!(
+            "check the file's permissions, or set {}",
+            wrs_sys::env::CONFIG
+        ),
+        _ => "fix the file by hand (the message names the line and key)".to_owned(),
     };
     Failure::new(Exit::Failure, e.to_string()).with_hint(hint)
 }

@@ -5,13 +5,10 @@
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
-/// Overrides the curl that `wrs-token curl` and `doctor` run (default:
-/// `curl` on `PATH`).
-pub const CURL_ENV: &str = "WRS_TOKEN_CURL";
-
-/// The curl to run: `$WRS_TOKEN_CURL` when set and not empty, else `curl`.
+/// The curl to run: `$WRS_TOKEN_CURL` ([`wrs_sys::env::CURL`]) when set
+/// and not empty, else `curl`.
 pub fn curl_program() -> OsString {
-    std::env::var_os(CURL_ENV)
+    std::env::var_os(wrs_sys::env::CURL)
         .filter(|c| !c.is_empty())
         .unwrap_or_else(|| "curl".into())
 }

@@ -82,11 +82,11 @@ fn profile_falls_back_to_the_environment_then_to_the_daemon_default() {
     let daemon = FakeDaemon::start(|_| Reply::Answer(token(300)));
     let (code, ..) = run(wrs_token(&daemon.socket)
         .arg("print")
-        .env("WRS_TOKEN_PROFILE", "from-env"));
+        .env(wrs_sys::env::PROFILE, "from-env"));
     assert_eq!(code, 0);
     let (code, ..) = run(wrs_token(&daemon.socket)
         .args(["print", "-p", "flag"])
-        .env("WRS_TOKEN_PROFILE", "from-env"));
+        .env(wrs_sys::env::PROFILE, "from-env"));
     assert_eq!(code, 0);
     let (code, ..) = run(wrs_token(&daemon.socket).arg("print"));
     assert_eq!(code, 0);
@@ -118,11 +118,11 @@ fn wrs_token_min_ttl_travels_as_the_callers_default_and_a_bad_one_is_a_usage_err
     let daemon = FakeDaemon::start(|_| Reply::Answer(token(300)));
     let (code, ..) = run(wrs_token(&daemon.socket)
         .arg("print")
-        .env("WRS_TOKEN_MIN_TTL", "30"));
+        .env(wrs_sys::env::MIN_TTL, "30"));
     assert_eq!(code, 0);
     let (code, ..) = run(wrs_token(&daemon.socket)
         .args(["print", "--min-ttl", "5"])
-        .env("WRS_TOKEN_MIN_TTL", "30"));
+        .env(wrs_sys::env::MIN_TTL, "30"));
     assert_eq!(code, 0);
     assert_eq!(
         daemon.requests(),
@@ -141,9 +141,12 @@ fn wrs_token_min_ttl_travels_as_the_callers_default_and_a_bad_one_is_a_usage_err
     );
     let (code, out, err) = run(wrs_token(&daemon.socket)
         .arg("print")
-        .env("WRS_TOKEN_MIN_TTL", "a minute"));
+        .env(wrs_sys::env::MIN_TTL, "a minute"));
     assert_eq!((code, out.as_str()), (2, ""));
-    assert!(err.contains("WRS_TOKEN_MIN_TTL=\"a minute\""), "{err}");
+    assert!(
+        err.contains(&format!("{}=\"a minute\"", wrs_sys::env::MIN_TTL)),
+        "{err}"
+    );
     assert_eq!(daemon.requests().len(), 2, "nothing sent");
 }
 
@@ -307,12 +310,12 @@ fn no_daemon_with_autostart_off_exits_4() {
     assert!(err.starts_with("wrs-token: daemon not running"), "{err}");
     let (code, _, _) = run(wrs_token(&socket)
         .arg("print")
-        .env("WRS_TOKEN_NO_AUTOSTART", "1"));
+        .env(wrs_sys::env::NO_AUTOSTART, "1"));
     assert_eq!(code, 4);
     // "0" means autostart stays on: the (missing) launcher is tried.
     let (code, _, err) = run(wrs_token(&socket)
         .arg("print")
-        .env("WRS_TOKEN_NO_AUTOSTART", "0"));
+        .env(wrs_sys::env::NO_AUTOSTART, "0"));
     assert_eq!(code, 4);
     assert!(err.contains("cannot start the daemon"), "{err}");
 }
@@ -324,7 +327,9 @@ fn status_never_starts_the_daemon() {
     let marker = dir.path().join("started");
     let script = launcher(dir.path(), &format!("touch '{}'; exit 1", marker.display()));
     for args in [&["status"][..], &["daemon", "status"]] {
-        let (code, out, err) = run(wrs_token(&socket).args(args).env("WRS_TOKEND", &script));
+        let (code, out, err) = run(wrs_token(&socket)
+            .args(args)
+            .env(wrs_sys::env::TOKEND, &script));
         assert_eq!((code, out.as_str()), (4, ""), "{args:?}");
         assert!(err.starts_with("wrs-token: daemon not running"), "{err}");
     }
@@ -340,7 +345,9 @@ fn launcher_failure_is_reported_with_its_stderr_and_exit_4() {
         "echo 'wrs-tokend: cannot read config: line 3' >&2; exit 1",
     );
     let started = Instant::now();
-    let (code, _, err) = run(wrs_token(&socket).arg("print").env("WRS_TOKEND", &script));
+    let (code, _, err) = run(wrs_token(&socket)
+        .arg("print")
+        .env(wrs_sys::env::TOKEND, &script));
     assert_eq!(code, 4);
     assert!(
         err.starts_with("wrs-token: the daemon failed to start")
@@ -366,7 +373,7 @@ fn hung_launcher_is_bounded() {
     let started = Instant::now();
     let (code, _, err) = run(wrs_token(&dir.path().join("agent.sock"))
         .arg("print")
-        .env("WRS_TOKEND", &script));
+        .env(wrs_sys::env::TOKEND, &script));
     assert_eq!(code, 4);
     assert!(err.contains("did not become ready"), "{err}");
     assert!(started.elapsed() < Duration::from_secs(10));
@@ -455,7 +462,9 @@ fn autostart_runs_the_launcher_then_connects() {
         let dir = tempfile::tempdir().unwrap();
         let socket = dir.path().join("agent.sock");
         let script = forking_launcher(dir.path(), code);
-        let (status, out, err) = run(wrs_token(&socket).arg("print").env("WRS_TOKEND", &script));
+        let (status, out, err) = run(wrs_token(&socket)
+            .arg("print")
+            .env(wrs_sys::env::TOKEND, &script));
         assert_eq!(
             (status, out.as_str(), err.as_str()),
             (0, "eyJ.fake-token\n", ""),

@@ -78,7 +78,7 @@ impl Home {
 
     fn cmd(&self, socket: &Path) -> std::process::Command {
         let mut cmd = wrs_token(socket);
-        cmd.env("WRS_TOKEN_CONFIG", self.path("config.toml"));
+        cmd.env(wrs_sys::env::CONFIG, self.path("config.toml"));
         cmd
     }
 
@@ -281,7 +281,7 @@ fn curl_gets_the_token_on_stdin_only_and_retries_once_after_a_401() {
     let url = "https://plm.example.com/Windchill/oauth/servlet/odata/ProdMgmt/Parts";
     let (code, out, err) = run(home
         .cmd(&daemon.socket)
-        .env("WRS_TOKEN_CURL", &curl)
+        .env(wrs_sys::env::CURL, &curl)
         .args(["curl", "-sS", url]));
     assert_eq!(code, 0, "{err}");
     assert_eq!(out, "body 1\nbody 2\n", "curl's stdout passes through");
@@ -321,11 +321,10 @@ fn curl_retries_only_once_and_passes_curls_exit_status_on() {
     let home = Home::new();
     let (daemon, _) = daemon();
     let curl = fake_curl(&home, &[401, 401, 401], 22);
-    let (code, out, _) = run(home.cmd(&daemon.socket).env("WRS_TOKEN_CURL", &curl).args([
-        "curl",
-        "-f",
-        "https://elsewhere.example.com/x",
-    ]));
+    let (code, out, _) = run(home
+        .cmd(&daemon.socket)
+        .env(wrs_sys::env::CURL, &curl)
+        .args(["curl", "-f", "https://elsewhere.example.com/x"]));
     assert_eq!(code, 22);
     assert_eq!(out, "body 1\nbody 2\n");
     // No profile matches that host: the daemon's default is asked for.
@@ -352,7 +351,7 @@ fn curl_refuses_arguments_that_read_stdin_before_asking_for_a_token() {
     ] {
         let (code, out, err) = run(home
             .cmd(&daemon.socket)
-            .env("WRS_TOKEN_CURL", &curl)
+            .env(wrs_sys::env::CURL, &curl)
             .arg("curl")
             .args(args));
         assert_eq!((code, out.as_str()), (2, ""), "{args:?}");

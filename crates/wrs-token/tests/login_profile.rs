@@ -150,7 +150,7 @@ fn wrs_token_config_names_the_file() {
     let file = home.dir.path().join("elsewhere/my.toml");
     let (code, _, err) = run(home
         .cmd(&home.no_daemon())
-        .env("WRS_TOKEN_CONFIG", &file)
+        .env(wrs_sys::env::CONFIG, &file)
         .args(ADD_PUBLIC)
         .args(["--auth", "none"]));
     assert_eq!(code, 0, "{err}");
@@ -501,7 +501,7 @@ fn no_browser_login_prints_the_url_and_uses_the_environment_profile() {
     let (code, _, err) = run(home
         .cmd(&daemon.socket)
         .args(["login", "--no-browser"])
-        .env("WRS_TOKEN_PROFILE", "plm")
+        .env(wrs_sys::env::PROFILE, "plm")
         .env("BROWSER", &script));
     assert_eq!(code, 0, "{err}");
     assert!(err.contains(AUTH_URL), "{err}");

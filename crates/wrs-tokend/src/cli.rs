@@ -6,7 +6,7 @@
 
 use std::path::PathBuf;
 
-use clap::{ArgAction, CommandFactory, Parser};
+use clap::{ArgAction, Args, CommandFactory, Parser, Subcommand};
 
 /// The wrs-token daemon: keeps access tokens ready for `wrs-token` and IDE
 /// plugins on a private local socket.
@@ -14,8 +14,12 @@ use clap::{ArgAction, CommandFactory, Parser};
 /// Without --foreground it detaches and exits 0 once the socket accepts
 /// connections, 75 if another daemon already serves this user, 1 on error.
 #[derive(Debug, Clone, Parser)]
-#[command(name = "wrs-tokend", version)]
+#[command(name = "wrs-tokend", version, args_conflicts_with_subcommands = true)]
 pub struct Cli {
+    /// A one-shot job instead of the daemon.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
     /// Stay in the foreground and log to stderr (for systemd, launchd and
     /// debugging). Implied when systemd passes a socket.
     #[arg(long)]
@@ -39,7 +43,7 @@ pub struct Cli {
     /// PATH.1 and PATH.2), in the foreground too. Without it a background
     /// daemon logs to the systemd journal when one runs, else to
     /// wrs-tokend.log beside the socket; the foreground logs to stderr.
-    #[arg(long, value_name = "PATH", env = "WRS_TOKEND_LOG_FILE")]
+    #[arg(long, value_name = "PATH", env = wrs_sys::env::TOKEND_LOG_FILE)]
     pub log_file: Option<PathBuf>,
 
     /// Time a client has to send a complete request or take an answer
@@ -59,6 +63,30 @@ pub struct Cli {
     /// (all keys: `wrs_tokend::testing::TestSourceSpec`).
     #[arg(long, hide = true, value_name = "SPEC")]
     pub test_source: Option<String>,
+}
+
+/// The one-shot jobs.
+#[derive(Debug, Clone, Subcommand)]
+pub enum Command {
+    /// Check one profile's way to its authorization server with the
+    /// daemon's own HTTP client: proxy, TLS, discovery, issuer, token
+    /// endpoint, client authentication, clock.
+    ///
+    /// Needs no daemon and leaves a running one alone (no socket, no lock,
+    /// nothing written). `wrs-token doctor` runs it. Exits 0 when no check
+    /// failed, 1 when one did or the profile cannot be read.
+    Probe(ProbeArgs),
+}
+
+/// `wrs-tokend probe`.
+#[derive(Debug, Clone, Args)]
+pub struct ProbeArgs {
+    /// The profile to check, as named in the config file.
+    pub profile: String,
+
+    /// Print the report as one JSON document (`wrs_proto::probe::ProbeReport`).
+    #[arg(long)]
+    pub json: bool,
 }
 
 impl Cli {
@@ -115,6 +143,26 @@ mod tests {
         assert_eq!(cli.test_source.as_deref(), Some("profile=a,lifetime=7"));
         assert_eq!(cli.verbose, 2);
         assert_eq!(cli.log_level(), tracing::level_filters::LevelFilter::TRACE);
+    }
+
+    #[test]
+    fn probe_takes_a_profile_and_refuses_daemon_flags() {
+        let cli = Cli::try_parse_from(["wrs-tokend", "probe", "plm", "--json"]).unwrap();
+        match cli.command {
+            Some(Command::Probe(args)) => {
+                assert_eq!(args.profile, "plm");
+                assert!(args.json);
+            }
+            None => panic!("no subcommand"),
+        }
+        assert!(Cli::try_parse_from(["wrs-tokend", "--foreground", "probe", "plm"]).is_err());
+        assert!(Cli::try_parse_from(["wrs-tokend", "probe"]).is_err());
+        assert!(
+            Cli::try_parse_from(["wrs-tokend"])
+                .unwrap()
+                .command
+                .is_none()
+        );
     }
 
     #[test]

@@ -9,7 +9,8 @@ use std::future::Future;
 use std::sync::Arc;
 
 use interprocess::local_socket::tokio::Listener;
-use wrs_proto::endpoint::Endpoint;
+use wrs_sys::endpoint::Endpoint;
+use wrs_sys::exit::ALREADY_RUNNING;
 
 use crate::activation;
 use crate::handler::Handler;
@@ -17,10 +18,6 @@ use crate::runtime::Runtime;
 use crate::server::{self, Limits};
 use crate::session::Sessions;
 use crate::trust::{self, LockFile, SocketIdentity, TrustError};
-
-/// Exit code for "another daemon already serves this user" (EX_TEMPFAIL):
-/// launchers connect to that one instead of reporting a failure.
-pub const EXIT_ALREADY_RUNNING: u8 = 75;
 
 /// Why the daemon could not start.
 #[derive(Debug, thiserror::Error)]
@@ -34,11 +31,12 @@ pub enum StartError {
 }
 
 impl StartError {
-    /// The process exit code for this failure: [`EXIT_ALREADY_RUNNING`]
-    /// when another daemon serves the user, 1 otherwise.
+    /// The process exit code for this failure:
+    /// [`wrs_sys::exit::ALREADY_RUNNING`] when another daemon serves the
+    /// user (launchers then connect to that one), 1 otherwise.
     pub fn exit_code(&self) -> u8 {
         match self {
-            StartError::Trust(TrustError::AlreadyRunning { .. }) => EXIT_ALREADY_RUNNING,
+            StartError::Trust(TrustError::AlreadyRunning { .. }) => ALREADY_RUNNING,
             _ => 1,
         }
     }

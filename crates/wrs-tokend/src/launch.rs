@@ -14,11 +14,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::signal::unix::{SignalKind, signal};
-use wrs_proto::endpoint::Endpoint;
+use wrs_sys::endpoint::Endpoint;
 
 use crate::activation;
 use crate::background::{self, Detached, ReadySignal};
-use crate::cli::Cli;
+use crate::cli::{Cli, Command};
 use crate::clock::SystemClock;
 use crate::daemon::{Config, Daemon};
 use crate::log_file::LogFile;
@@ -30,8 +30,14 @@ use crate::source::{NoProfiles, TokenSource};
 use crate::testing::{TestSource, TestSourceSpec};
 use crate::trust;
 
-/// Runs the daemon process for `cli` and returns its exit code.
+/// Runs the daemon process for `cli` (or its one-shot job) and returns its
+/// exit code.
 pub fn main(cli: Cli) -> ExitCode {
+    if let Some(Command::Probe(args)) = &cli.command {
+        // It reads a client secret: the same protections as the daemon.
+        harden();
+        return crate::probe::main(args);
+    }
     // Refused like any flag clap refuses, before anything happens.
     let test_source = match test_source(&cli) {
         Ok(spec) => spec,

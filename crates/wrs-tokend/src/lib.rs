@@ -9,7 +9,10 @@
 //! - [`launch`]: the process (flags → fork → runtime → daemon → exit code);
 //!   turns the flags into limits, log options and the test source.
 //! - [`cli`]: command-line flags as plain values, including hidden test
-//!   aids.
+//!   aids, and the one-shot `probe` subcommand.
+//! - [`probe`]: `wrs-tokend probe PROFILE [--json]`, one profile's network
+//!   checks made with the parts the daemon builds its client from; run by
+//!   `wrs-token doctor`, never touching a running daemon.
 //! - `background`: detaching and the ready pipe to the launcher.
 //! - `logging`: where the log goes (stderr, journal, rotating file), from
 //!   its own options.
@@ -18,7 +21,8 @@
 //! - `activation`: systemd socket activation and `sd_notify`.
 //! - [`server`]: the accept loop, connection limit, timeouts, drain.
 //! - `connection`: async framing over the `wrs_proto::frame` codec.
-//! - [`trust`]: private directory, 0600 socket, peer uid, lock, stale socket.
+//! - [`trust`]: private directory (by `wrs_sys::private_dir`), 0600
+//!   socket, peer uid, lock, stale socket.
 //! - [`handler`]: one request → one response; token requests go to the
 //!   sessions, login and secret requests to an [`accounts::Accounts`].
 //! - [`runtime`]: the OAuth runtime, the real [`accounts::Accounts`]:
@@ -28,7 +32,9 @@
 //!   without the runtime.
 //! - [`login`]: pending interactive logins (loopback, paste, device).
 //! - [`oauth_source`]: the real token source: OAuth clients, refresh
-//!   tokens, rotation, typed failures.
+//!   tokens, rotation, typed failures; its [`oauth_source::client`] builds
+//!   a profile's client from its parts (HTTP client with `ca_file`, stored
+//!   client secret, discovered endpoints), for the source and the probe.
 //! - [`testing`]: TEST AIDS, the fake clock and the fake token source;
 //!   the binary exposes them only through the hidden `--test-source`.
 //! - [`profiles`]: the loaded configuration, reload with diff.
@@ -46,7 +52,14 @@
 //! - [`future`]: the boxed future of the object-safe async traits (a leaf).
 //!
 //! Exit codes of the binary: 0 (stopped cleanly, or: background daemon is
-//! ready), 1 (error), 2 (bad flags), 75 ([`daemon::EXIT_ALREADY_RUNNING`]).
+//! ready), 1 (error), 2 (bad flags), 75 ([`wrs_sys::exit::ALREADY_RUNNING`]:
+//! another daemon serves this user). `probe`: 0 (no check failed), 1 (a
+//! check failed, or the profile could not be read: then stdout is empty),
+//! 2 (bad flags).
+//!
+//! The local-machine rules (where the socket lives, the private directory,
+//! environment variable names, that exit status) are `wrs_sys`'s, shared
+//! with the client and the stores.
 //!
 //! Unix only for now: the Windows named-pipe listener is still to come.
 
@@ -74,6 +87,7 @@ pub(crate) mod logging;
 pub mod login;
 pub mod oauth_source;
 pub(crate) mod policy;
+pub mod probe;
 pub mod profiles;
 pub mod runtime;
 #[cfg(unix)]

@@ -1,10 +1,11 @@
 //! The real token source: each profile's OAuth client and its refresh
 //! token, kept between the secret store and the authorization server.
 //!
-//! - The OAuth client is built on first use: discovery when the profile
-//!   has an `issuer` (explicit endpoints in the profile override what was
-//!   discovered), else the explicit endpoints; the extra CA from `ca_file`;
-//!   the client secret from the profile's store unless `auth = "none"`.
+//! - The OAuth client is built on first use, from the parts in [`client`]:
+//!   discovery when the profile has an `issuer` (explicit endpoints in the
+//!   profile override what was discovered), else the explicit endpoints;
+//!   the extra CA from `ca_file`; the client secret from the profile's
+//!   store unless `auth = "none"`. `wrs-tokend probe` builds the same parts.
 //! - client-credentials profiles get a new token on every fetch; the others
 //!   refresh with the stored refresh token (read once, then kept in memory).
 //! - A rotated refresh token is written to the store *before* the new
@@ -20,18 +21,17 @@
 //! clock, for the lifetime [`TokenResponse::lifetime`] gives: `expires_in`,
 //! else a JWT's `exp`, else a short conservative default.
 
+pub mod client;
+
 use std::collections::HashMap;
-use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::SystemTime;
 
 use tokio::sync::Mutex as AsyncMutex;
-use url::Url;
 use wrs_config::{ClientAuth, Grant, Profile};
 use wrs_oauth::{
-    ClientIdentity, Endpoints, ErrorCode, HttpClient, HttpConfig, OAuthClient, OAuthError,
-    TokenResponse, TokenTypeHint,
+    ClientIdentity, ErrorCode, HttpConfig, OAuthClient, OAuthError, TokenResponse, TokenTypeHint,
 };
 use wrs_proto::Secret;
 use wrs_store::SecretKind;
@@ -156,88 +156,25 @@ impl OAuthSource {
 
     async fn build_client(&self, rt: &ProfileRuntime) -> Result<OAuthClient, SourceError> {
         let (name, p) = (&rt.name, &rt.profile);
-        let mut http = self.http.clone();
-        if let Some(ca) = &p.ca_file {
-            http = http
-                .with_ca_file(Path::new(ca))
-                .map_err(|e| oauth_error(name, e))?;
-        }
-        let http = HttpClient::new(&http).map_err(|e| oauth_error(name, e))?;
+        let http = client::http_client(name, p, &self.http)?;
         let identity = match p.auth {
             ClientAuth::None => {
                 self.forget_stale_secret(rt).await;
                 ClientIdentity::public(&p.client_id)
             }
             ClientAuth::Basic | ClientAuth::Post => {
-                let opened = self
-                    .read_bound(rt, SecretKind::ClientSecret)
-                    .await?
-                    .ok_or_else(|| {
-                        SourceError::Config(format!(
-                            "no client secret is stored for profile {name} (auth = {:?} needs one): \
-                             store it with `wrs-token profile set-secret {name}`",
-                            p.auth
-                        ))
-                    })?;
-                let legacy = opened.is_legacy();
-                let owner = Owner::of(p);
-                let secret = opened.for_owner(&owner).map_err(|stored| {
-                    SourceError::Config(format!(
-                        "the client secret stored for profile {name} belongs to {}, but the \
-                         profile now uses {}: store its secret with `wrs-token profile \
-                         set-secret {name}`",
-                        stored.describe(),
-                        owner.describe()
-                    ))
-                })?;
-                if legacy
+                let stored = client::client_secret(&self.stores, name, p).await?;
+                if stored.legacy
                     && let Err(e) = self
-                        .write_bound(rt, SecretKind::ClientSecret, &secret)
+                        .write_bound(rt, SecretKind::ClientSecret, &stored.secret)
                         .await
                 {
                     tracing::warn!(profile = %name, "cannot seal the stored client secret with its owner: {e}");
                 }
-                let auth = if p.auth == ClientAuth::Post {
-                    wrs_oauth::ClientAuth::ClientSecretPost
-                } else {
-                    wrs_oauth::ClientAuth::ClientSecretBasic
-                };
-                ClientIdentity::confidential(&p.client_id, secret, auth)
+                client::confidential(p, stored.secret)
             }
         };
-        let endpoints = match &p.issuer {
-            Some(issuer) => {
-                let metadata = wrs_oauth::discover(&http, issuer)
-                    .await
-                    .map_err(|e| oauth_error(name, e))?;
-                let mut endpoints = metadata.endpoints().map_err(|e| oauth_error(name, e))?;
-                // Kept as configured: the redirect's `iss` is compared to it.
-                endpoints.issuer = Some(issuer.clone());
-                if let Some(url) = &p.authorization_endpoint {
-                    endpoints.authorization = Some(parse_url(name, "authorization", url)?);
-                }
-                if let Some(url) = &p.token_endpoint {
-                    endpoints.token = parse_url(name, "token", url)?;
-                }
-                endpoints
-            }
-            None => {
-                let token = p.token_endpoint.as_deref().ok_or_else(|| {
-                    SourceError::Config(format!(
-                        "profile {name} has neither an issuer nor a token endpoint"
-                    ))
-                })?;
-                Endpoints::parse(p.authorization_endpoint.as_deref(), token)
-                    .map_err(|e| oauth_error(name, e))?
-            }
-        };
-        let mut endpoints = endpoints;
-        if let Some(url) = &p.revocation_endpoint {
-            endpoints.revocation = Some(parse_url(name, "revocation", url)?);
-        }
-        if let Some(url) = &p.device_authorization_endpoint {
-            endpoints.device_authorization = Some(parse_url(name, "device authorization", url)?);
-        }
+        let endpoints = client::discover_endpoints(&http, name, p).await?;
         let client =
             OAuthClient::new(http, endpoints, identity).map_err(|e| oauth_error(name, e))?;
         tracing::debug!(profile = %name, "OAuth client ready");
@@ -270,11 +207,7 @@ impl OAuthSource {
         rt: &ProfileRuntime,
         kind: SecretKind,
     ) -> Result<Option<Opened>, SourceError> {
-        Ok(self
-            .stores
-            .get(rt.profile.store, &rt.name, kind)
-            .await?
-            .map(binding::open))
+        client::read_bound(&self.stores, &rt.name, &rt.profile, kind).await
     }
 
     /// Stores `secret` as `rt`'s secret of `kind`, sealed with the
@@ -549,14 +482,6 @@ pub fn issued(response: &TokenResponse, sent: SystemTime) -> IssuedToken {
         token_type: response.token_type.clone(),
         expires_at: sent.checked_add(response.lifetime(sent)).unwrap_or(sent),
     }
-}
-
-fn parse_url(profile: &str, what: &str, url: &str) -> Result<Url, SourceError> {
-    Url::parse(url).map_err(|e| {
-        SourceError::Config(format!(
-            "profile {profile}: the {what} endpoint {url:?} is not a URL: {e}"
-        ))
-    })
 }
 
 /// Sorts an OAuth failure into what the session layer acts on.

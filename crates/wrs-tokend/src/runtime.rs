@@ -36,7 +36,7 @@ impl Runtime {
     /// and keyring entries in `paths.keyring_namespace`.
     pub fn load(paths: &wrs_config::Paths, clock: Arc<dyn Clock>) -> Arc<Runtime> {
         let profiles = Arc::new(Profiles::load(&paths.config_file));
-        let stores = Stores::new(&paths.data_dir, paths.keyring_namespace.clone());
+        let stores = Stores::for_paths(paths);
         let source = OAuthSource::new(profiles, stores, clock);
         Runtime::new(source)
     }

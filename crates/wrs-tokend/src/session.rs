@@ -678,7 +678,8 @@ impl Sessions {
                 chosen.cloned().ok_or_else(|| {
                     ErrorResponse::new(ErrorKind::NoProfile, "no default profile").with_hint(
                         format!(
-                            "pass `-p NAME` or set WRS_TOKEN_PROFILE; configured profiles: {}",
+                            "pass `-p NAME` or set {}; configured profiles: {}",
+                            wrs_sys::env::PROFILE,
                             names(&profiles)
                         ),
                     )

@@ -30,7 +30,7 @@ pub struct Stores {
 struct Inner {
     keyring: Mutex<Option<Arc<KeyringStore>>>,
     keyring_namespace: Option<String>,
-    file: Arc<FileStore>,
+    file: Arc<dyn SecretStore>,
     memory: Arc<MemoryStore>,
 }
 
@@ -39,14 +39,31 @@ impl Stores {
     /// keyring entries carry `keyring_namespace` (see
     /// `wrs_config::Paths::keyring_namespace`).
     pub fn new(data_dir: &Path, keyring_namespace: Option<String>) -> Self {
+        Stores::with_file_store(
+            Arc::new(FileStore::new(data_dir.join("secrets"))),
+            keyring_namespace,
+        )
+    }
+
+    /// As [`Stores::new`], with `file` serving the profiles whose store is
+    /// `file`. A TEST AID: the daemon's tests hold a write up or make it
+    /// fail with it (what the file store itself does is wrs-store's to
+    /// test).
+    pub fn with_file_store(file: Arc<dyn SecretStore>, keyring_namespace: Option<String>) -> Self {
         Stores {
             inner: Arc::new(Inner {
                 keyring: Mutex::new(None),
                 keyring_namespace,
-                file: Arc::new(FileStore::new(data_dir.join("secrets"))),
+                file,
                 memory: Arc::new(MemoryStore::new()),
             }),
         }
+    }
+
+    /// The stores of the installation at `paths`: what the daemon uses, and
+    /// what `wrs-tokend probe` reads.
+    pub fn for_paths(paths: &wrs_config::Paths) -> Self {
+        Stores::new(&paths.data_dir, paths.keyring_namespace.clone())
     }
 
     /// The store of `kind`, opening the keyring if needed. Blocking.

@@ -1,9 +1,10 @@
 //! Who may talk to the daemon, and making sure only they can.
 //!
-//! - The runtime directory is created 0700 and then re-checked: owned by
-//!   us, mode exactly 0700, not a symlink. An existing directory that fails
-//!   the check is refused, never "fixed", because someone else may already
-//!   be watching it.
+//! - The runtime directory is a private directory by the rule of
+//!   [`wrs_sys::private_dir::ensure`] (the file store's and `doctor`'s
+//!   too): created 0700, else owned by us, mode exactly 0700, not a
+//!   symlink. An existing directory that fails the check is refused, never
+//!   "fixed", because someone else may already be watching it.
 //! - The socket is 0600 whatever the umask: `ListenerOptionsExt::mode` sets
 //!   it before `bind` (no umask race), then we chmod and verify, because
 //!   some Unixes ignore or refuse the mode option.
@@ -15,15 +16,18 @@
 //! Unix only; the Windows named pipe rejects remote clients and other users
 //! through its security descriptor instead.
 
-use std::fs::{self, DirBuilder, File, OpenOptions};
+use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
-use std::os::unix::fs::{DirBuilderExt, FileTypeExt, MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use interprocess::local_socket::tokio::{Listener, Stream};
 use interprocess::local_socket::traits::StreamCommon as _;
 use interprocess::local_socket::{GenericFilePath, ListenerOptions, ToFsName};
 use interprocess::os::unix::local_socket::ListenerOptionsExt;
+use wrs_sys::env;
+use wrs_sys::our_uid;
+use wrs_sys::private_dir::{self, DirError, Unfit};
 
 /// Why the daemon refuses to start.
 #[derive(Debug, thiserror::Error)]
@@ -36,14 +40,9 @@ pub enum TrustError {
         /// The socket it serves.
         socket: PathBuf,
     },
-    /// The runtime directory is not private to us.
-    #[error("refusing to use {}: {reason}", path.display())]
-    UnsafeDirectory {
-        /// The directory.
-        path: PathBuf,
-        /// What is wrong with it, and what to do.
-        reason: String,
-    },
+    /// The runtime directory is not private to us, or cannot be created.
+    #[error("{error}{fix}", error = .0, fix = directory_fix(.0))]
+    Directory(#[from] DirError),
     /// The socket path is taken by something that is not our socket, or the
     /// socket did not end up private.
     #[error("refusing to use socket {}: {reason}", path.display())]
@@ -71,54 +70,25 @@ fn io_err(what: &'static str, path: &Path) -> impl FnOnce(io::Error) -> TrustErr
     move |source| TrustError::Io { what, path, source }
 }
 
-/// The uid whose clients we serve: our own (effective) uid.
-pub fn our_uid() -> u32 {
-    rustix::process::geteuid().as_raw()
+/// What to do about a runtime directory the daemon refuses, appended to
+/// the refusal.
+fn directory_fix(error: &DirError) -> String {
+    match error.unfit() {
+        Some(Unfit::Owner { .. } | Unfit::Symlink | Unfit::NotADirectory) => {
+            format!("; set {} to a path in a directory of your own", env::SOCKET)
+        }
+        Some(Unfit::NotPrivate { .. } | Unfit::Writable { .. }) => format!(
+            " (run `chmod 700 {}` if this directory is meant for wrs-token)",
+            error.dir().display()
+        ),
+        None => String::new(),
+    }
 }
 
-/// Creates `dir` 0700 if missing, then verifies it is private to us.
+/// Creates the runtime directory 0700 if missing, then verifies it is
+/// private to us: [`wrs_sys::private_dir::ensure`].
 pub fn ensure_private_dir(dir: &Path) -> Result<(), TrustError> {
-    match DirBuilder::new().mode(0o700).create(dir) {
-        // We just made it: force the mode in case the umask took bits away
-        // that 0700 needs (an odd umask like 0o177).
-        Ok(()) => fs::set_permissions(dir, fs::Permissions::from_mode(0o700))
-            .map_err(io_err("set permissions of", dir))?,
-        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
-        Err(e) => return Err(io_err("create directory", dir)(e)),
-    }
-    verify_private_dir(dir)
-}
-
-/// Checks that `dir` is a real directory owned by us with mode exactly 0700.
-pub fn verify_private_dir(dir: &Path) -> Result<(), TrustError> {
-    let refuse = |reason: String| TrustError::UnsafeDirectory {
-        path: dir.to_owned(),
-        reason,
-    };
-    let meta = fs::symlink_metadata(dir).map_err(io_err("inspect", dir))?;
-    if meta.file_type().is_symlink() {
-        return Err(refuse(
-            "it is a symbolic link; the socket directory must be a real directory".into(),
-        ));
-    }
-    if !meta.is_dir() {
-        return Err(refuse("it is not a directory".into()));
-    }
-    if meta.uid() != our_uid() {
-        return Err(refuse(format!(
-            "it is owned by uid {}, not by us (uid {}); set WRS_TOKEN_SOCKET to a path in a directory of your own",
-            meta.uid(),
-            our_uid()
-        )));
-    }
-    let mode = meta.mode() & 0o7777;
-    if mode != 0o700 {
-        return Err(refuse(format!(
-            "its mode is {mode:04o}, it must be 0700 (run `chmod 700 {}` if this directory is meant for wrs-token)",
-            dir.display()
-        )));
-    }
-    Ok(())
+    Ok(private_dir::ensure(dir)?)
 }
 
 /// The held single-instance lock. Dropping it removes the lock file.
@@ -334,14 +304,24 @@ pub fn check_peer(stream: &Stream) -> Result<(), PeerRefused> {
 mod tests {
     use super::*;
 
+    // The rule itself is tested in wrs-sys (private_dir); these pin what
+    // the daemon says when it refuses.
+
     #[test]
-    fn a_directory_with_group_access_is_refused_not_fixed() {
+    fn a_directory_with_group_access_is_refused_not_fixed_saying_chmod() {
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path().join("rt");
         fs::create_dir(&dir).unwrap();
         fs::set_permissions(&dir, fs::Permissions::from_mode(0o750)).unwrap();
         let err = ensure_private_dir(&dir).unwrap_err().to_string();
-        assert!(err.contains("0750") && err.contains("0700"), "{err}");
+        assert_eq!(
+            err,
+            format!(
+                "refusing to use {0}: it has mode 0750; it must be 0700 \
+                 (run `chmod 700 {0}` if this directory is meant for wrs-token)",
+                dir.display()
+            )
+        );
         assert_eq!(
             fs::metadata(&dir).unwrap().permissions().mode() & 0o777,
             0o750
@@ -349,7 +329,7 @@ mod tests {
     }
 
     #[test]
-    fn a_symlinked_directory_is_refused() {
+    fn a_symlinked_directory_is_refused_pointing_to_wrs_token_socket() {
         let tmp = tempfile::tempdir().unwrap();
         let real = tmp.path().join("real");
         ensure_private_dir(&real).unwrap();
@@ -357,15 +337,7 @@ mod tests {
         std::os::unix::fs::symlink(&real, &link).unwrap();
         let err = ensure_private_dir(&link).unwrap_err().to_string();
         assert!(err.contains("symbolic link"), "{err}");
-    }
-
-    #[test]
-    fn a_new_directory_is_created_0700() {
-        let tmp = tempfile::tempdir().unwrap();
-        let dir = tmp.path().join("new");
-        ensure_private_dir(&dir).unwrap();
-        let mode = fs::metadata(&dir).unwrap().permissions().mode() & 0o7777;
-        assert_eq!(mode, 0o700);
+        assert!(err.contains("set WRS_TOKEN_SOCKET"), "{err}");
     }
 
     #[test]

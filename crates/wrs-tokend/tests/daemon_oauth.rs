@@ -30,7 +30,7 @@ fn the_daemon_serves_a_configured_profile_and_reloads_on_sighup() {
     let out = Command::new(BIN)
         .arg("--socket")
         .arg(&socket)
-        .env("WRS_TOKEN_CONFIG", &config)
+        .env(wrs_sys::env::CONFIG, &config)
         .env("HOME", tmp.path())
         .env("XDG_CONFIG_HOME", tmp.path().join("cfg"))
         .env("XDG_DATA_HOME", tmp.path().join("data"))

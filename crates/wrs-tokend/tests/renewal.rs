@@ -4,13 +4,15 @@
 
 mod mock_env;
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, SystemTime};
 
 use mock_env::{Env, eventually};
 use wrs_config::StoreKind;
 use wrs_mock::{Endpoint, Fault, MockConfig, RefreshTokenState};
-use wrs_proto::{ErrorKind, Request, SessionState};
+use wrs_proto::{ErrorKind, Request, Secret, SessionState};
+use wrs_store::{MemoryStore, SecretKind, SecretStore, StoreError};
+use wrs_tokend::stores::Stores;
 
 /// Drops the cached access token so the next GetToken refreshes.
 async fn invalidate(env: &Env) {
@@ -23,18 +25,21 @@ async fn invalidate(env: &Env) {
 
 /// With rotation the old refresh token is spent once the server answers,
 /// so the new access token may be handed out only after the new refresh
-/// token is stored. The file store's write is held up (its temporary file
-/// is a FIFO that nobody reads yet): meanwhile the caller gets nothing,
-/// though the server has rotated; what the store is writing is the new
-/// refresh token; and when that write then fails the token is never served.
+/// token is stored. The file store's write is held up (see [`HeldStore`]):
+/// meanwhile the caller gets nothing, though the server has rotated; what
+/// the store is writing is the new refresh token; and when that write then
+/// fails the token is never served.
 #[tokio::test]
 async fn a_rotated_refresh_token_is_stored_before_the_access_token_is_served() {
-    let env = Env::start(
+    let store = Arc::new(HeldStore::default());
+    let file: Arc<dyn SecretStore> = store.clone();
+    let env = Env::start_with_stores(
         MockConfig::default()
             .auto_approve(true)
             .roll_refresh_tokens(true),
         |m| mock_env::public_profile("plm", m, "file", ""),
         Arc::new(wrs_tokend::clock::SystemClock),
+        |_| Stores::with_file_store(file, None),
     )
     .await;
     let first = env.import_fresh_grant("plm").await;
@@ -49,7 +54,7 @@ async fn a_rotated_refresh_token_is_stored_before_the_access_token_is_served() {
         RefreshTokenState::Rolled
     );
 
-    let held = HeldWrite::at(&env.data_dir.join("secrets"), "plm");
+    let held = store.hold_next_refresh_token();
     invalidate(&env).await;
     let served = env.token("plm");
     tokio::pin!(served);
@@ -67,56 +72,87 @@ async fn a_rotated_refresh_token_is_stored_before_the_access_token_is_served() {
     );
 
     // What the store was writing meanwhile: the new refresh token.
-    let written = tokio::task::spawn_blocking(move || held.read());
-    let answer = served.await;
-    let written: serde_json::Value = serde_json::from_slice(&written.await.unwrap()).unwrap();
-    let sealed: serde_json::Value =
-        serde_json::from_str(written["refresh_token"].as_str().unwrap()).unwrap();
+    let HeldWrite { written, verdict } = held;
+    let written =
+        tokio::task::spawn_blocking(move || written.recv_timeout(Duration::from_secs(10)).unwrap())
+            .await
+            .unwrap();
+    let sealed: serde_json::Value = serde_json::from_str(&written).unwrap();
     let third = sealed["secret"].as_str().unwrap();
     assert_eq!(
         env.mock.refresh_token_state(third),
         RefreshTokenState::Active
     );
-    // A FIFO cannot be synced to disk: the write failed, so the access
-    // token that came with `third` was never handed out.
-    let err = answer.unwrap_err();
+    // The write fails: the access token that came with `third` is never
+    // handed out.
+    verdict.send(false).unwrap();
+    let err = served.await.unwrap_err();
     assert_eq!(err.kind, ErrorKind::Store, "{err:?}");
 }
 
-/// Holds up the file store's next write of a profile's secrets: its
-/// temporary file (`.<profile>.json.<pid>.tmp` beside the secrets, see
-/// `wrs_store::FileStore`) is made a FIFO, so opening it blocks until
-/// [`HeldWrite::read`] reads it. If the store named it otherwise the write
-/// would not block, and the test above would fail, not pass.
+/// A file store that can hold up its next write of a refresh token until
+/// the test says whether it succeeds. The daemon runs store calls on
+/// blocking threads, so the held write blocks one of those.
+#[derive(Default)]
+struct HeldStore {
+    memory: MemoryStore,
+    hold: Mutex<Option<Hold>>,
+}
+
+/// The store's end of a held write.
+struct Hold {
+    written: mpsc::Sender<String>,
+    verdict: mpsc::Receiver<bool>,
+}
+
+/// The test's end of a held write: what is being written, and whether the
+/// write succeeds (`true`) or fails. Dropping it fails the write, so a
+/// test that fails early leaves no store thread blocked.
 struct HeldWrite {
-    fifo: std::path::PathBuf,
+    written: mpsc::Receiver<String>,
+    verdict: mpsc::Sender<bool>,
 }
 
-impl HeldWrite {
-    fn at(secrets: &std::path::Path, profile: &str) -> HeldWrite {
-        let fifo = secrets.join(format!(".{profile}.json.{}.tmp", std::process::id()));
-        let made = std::process::Command::new("mkfifo")
-            .arg("-m")
-            .arg("600")
-            .arg(&fifo)
-            .status()
-            .unwrap();
-        assert!(made.success(), "mkfifo {}", fifo.display());
-        HeldWrite { fifo }
-    }
-
-    /// Lets the write go on, and returns what it wrote.
-    fn read(&self) -> Vec<u8> {
-        std::fs::read(&self.fifo).unwrap()
+impl HeldStore {
+    fn hold_next_refresh_token(&self) -> HeldWrite {
+        let (written_tx, written) = mpsc::channel();
+        let (verdict, verdict_rx) = mpsc::channel();
+        *self.hold.lock().unwrap() = Some(Hold {
+            written: written_tx,
+            verdict: verdict_rx,
+        });
+        HeldWrite { written, verdict }
     }
 }
 
-impl Drop for HeldWrite {
-    /// Never leave a store thread blocked when the test fails early: a
-    /// reader on a thread of its own lets a pending write go on.
-    fn drop(&mut self) {
-        let fifo = self.fifo.clone();
-        std::thread::spawn(move || std::fs::read(fifo));
+impl SecretStore for HeldStore {
+    fn get(&self, profile: &str, kind: SecretKind) -> Result<Option<Secret>, StoreError> {
+        self.memory.get(profile, kind)
+    }
+
+    fn set(&self, profile: &str, kind: SecretKind, value: &Secret) -> Result<(), StoreError> {
+        let hold = match kind {
+            SecretKind::RefreshToken => self.hold.lock().unwrap().take(),
+            SecretKind::ClientSecret => None,
+        };
+        if let Some(hold) = hold {
+            let _ = hold.written.send(value.expose().to_owned());
+            if !hold.verdict.recv().unwrap_or(false) {
+                return Err(StoreError::Io {
+                    path: "held".into(),
+                    source: std::io::Error::other("the test failed this write"),
+                });
+            }
+        }
+        self.memory.set(profile, kind, value)
+    }
+
+    fn delete(&self, profile: &str, kind: SecretKind) -> Result<(), StoreError> {
+        self.memory.delete(profile, kind)
+    }
+
+    fn describe(&self) -> String {
+        "held (test)".into()
     }
 }
 

@@ -9,7 +9,8 @@ use std::time::Duration;
 use common::*;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use wrs_proto::{ErrorKind, PROTOCOL_VERSION, Request, RequestEnvelope, Response, Secret};
-use wrs_tokend::daemon::{Daemon, EXIT_ALREADY_RUNNING, StartError};
+use wrs_sys::exit::ALREADY_RUNNING;
+use wrs_tokend::daemon::{Daemon, StartError};
 use wrs_tokend::server::Limits;
 use wrs_tokend::trust::TrustError;
 
@@ -335,7 +336,7 @@ async fn a_second_daemon_is_refused_while_the_lock_is_held() {
     };
     let (_, sessions) = sessions_for("profile=p");
     let err = Daemon::start(config, sessions).unwrap_err();
-    assert_eq!(err.exit_code(), EXIT_ALREADY_RUNNING);
+    assert_eq!(err.exit_code(), ALREADY_RUNNING);
     let pid = std::process::id();
     assert_eq!(
         err.to_string(),
@@ -371,7 +372,7 @@ async fn a_stale_socket_is_replaced_but_a_live_one_refuses_the_start() {
         matches!(err, StartError::Trust(TrustError::AlreadyRunning { .. })),
         "{err:?}"
     );
-    assert_eq!(err.exit_code(), EXIT_ALREADY_RUNNING);
+    assert_eq!(err.exit_code(), ALREADY_RUNNING);
     assert!(config.endpoint.socket.exists());
     drop(live);
 

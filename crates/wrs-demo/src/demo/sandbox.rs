@@ -11,12 +11,13 @@ use std::process::{ExitStatus, Stdio};
 use std::time::Duration;
 
 use anyhow::{Context as _, anyhow};
+use wrs_sys::env;
 
 /// Variables of the user's environment that would steer the client away
 /// from the sandbox or change its behaviour; removed for every command.
 const CLEARED_VARS: &[&str] = &[
-    "WRS_TOKEN_PROFILE",
-    "WRS_TOKEN_NO_AUTOSTART",
+    env::PROFILE,
+    env::NO_AUTOSTART,
     "BROWSER",
     crate::browser::CA_FILE_ENV,
     crate::browser::REPORT_ENV,
@@ -97,7 +98,7 @@ fn find_tokend(wrs_token: &Path) -> anyhow::Result<PathBuf> {
     if let Some(path) = beside.as_ref().filter(|p| p.is_file()) {
         return Ok(path.clone());
     }
-    if let Some(env) = std::env::var_os("WRS_TOKEND").filter(|v| !v.is_empty()) {
+    if let Some(env) = std::env::var_os(env::TOKEND).filter(|v| !v.is_empty()) {
         return Ok(PathBuf::from(env));
     }
     Err(anyhow!(
@@ -170,10 +171,10 @@ impl Sandbox {
             no_proxy.push(old);
         }
         vec![
-            ("WRS_TOKEN_CONFIG", self.config.clone().into()),
-            ("WRS_TOKEN_SOCKET", self.socket.clone().into()),
-            ("WRS_TOKEND", self.tokend.clone().into()),
-            ("WRS_TOKEND_LOG_FILE", self.daemon_log().into()),
+            (env::CONFIG, self.config.clone().into()),
+            (env::SOCKET, self.socket.clone().into()),
+            (env::TOKEND, self.tokend.clone().into()),
+            (env::TOKEND_LOG_FILE, self.daemon_log().into()),
             ("XDG_CONFIG_HOME", xdg.join("config").into()),
             ("XDG_DATA_HOME", xdg.join("data").into()),
             ("XDG_STATE_HOME", xdg.join("state").into()),

@@ -65,10 +65,11 @@ impl Demo {
     /// Step 2.
     async fn add_profile(&mut self) -> anyhow::Result<()> {
         self.begin(2);
-        self.out.detail(
-            "every command runs with WRS_TOKEN_CONFIG, WRS_TOKEN_SOCKET and XDG_* \
-             pointing into the directory above",
-        );
+        self.out.detail(&format!(
+            "every command runs with {}, {} and XDG_* pointing into the directory above",
+            wrs_sys::env::CONFIG,
+            wrs_sys::env::SOCKET
+        ));
         let mock = self.mock()?;
         let (issuer, root) = (mock.issuer(), mock.wrs_root().to_string());
         let ca = self.sandbox.ca_file.display().to_string();

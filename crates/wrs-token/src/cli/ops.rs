@@ -16,12 +16,14 @@ Each line is `ok`, `warn` or `FAIL`, what was checked, and for anything
 not ok the fix. Checked: the config file (names the line and key of a
 typo), each profile, its secret store, the runtime directory and socket
 permissions, the daemon and its protocol version, each profile's sessions,
-discovery and the issuer it names, the token endpoint, the TLS certificate
-chain (system roots plus the profile's ca_file), the clock against the
-server's, proxy variables, and offline_access in the scopes.
+discovery and the issuer it names, the token endpoint, the client's
+authentication (a wrong client secret fails), the TLS certificate chain
+(system roots plus the profile's ca_file), the clock against the server's,
+the proxy each host goes through, and offline_access in the scopes.
 
-Network checks run the real curl ($WRS_TOKEN_CURL, default `curl` on PATH)
-with a 10 s limit. doctor only looks: it never starts the daemon (a daemon
+The network checks are run by `wrs-tokend probe NAME`, with the daemon's
+own HTTP client, so doctor reports what the daemon sees. doctor only
+looks: it never starts the daemon (a daemon
 that is not running is a warning, since other commands start it on demand;
 a FAIL with --no-autostart). Exit status 1 when a check FAILs, else 0.
 --json prints an array of {\"check\", \"status\" (\"ok\"|\"warn\"|\"fail\"),

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use clap::{Args, Subcommand, ValueEnum};
 use wrs_config::{ClientAuth, Grant, StoreKind};
 
-use super::{PROFILE_ENV, ProfileNameParser};
+use super::ProfileNameParser;
 
 const ADD_HELP: &str = "\
 Examples:
@@ -248,7 +248,7 @@ pub struct ProfileShowArgs {
     /// The profile (default: $WRS_TOKEN_PROFILE, then the default or only one).
     #[arg(
         value_name = "NAME",
-        env = PROFILE_ENV,
+        env = wrs_sys::env::PROFILE,
         value_parser = ProfileNameParser::optional()
     )]
     pub name: Option<String>,

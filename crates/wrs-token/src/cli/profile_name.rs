@@ -15,9 +15,6 @@ use wrs_config::{ProfileError, validate_profile_name};
 
 use crate::exit::{Exit, Failure};
 
-/// The environment variable with the default for `-p` / `--profile`.
-pub const PROFILE_ENV: &str = "WRS_TOKEN_PROFILE";
-
 /// How much of a rejected name the error message repeats.
 const SHOWN_CHARS: usize = 32;
 

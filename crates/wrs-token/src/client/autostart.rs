@@ -8,7 +8,7 @@
 //! | launcher exit | meaning | we |
 //! | --- | --- | --- |
 //! | 0 | the daemon is listening | connect |
-//! | 75 (`EX_TEMPFAIL`) | another daemon already runs (a race with another client) | connect |
+//! | 75 ([`wrs_sys::exit::ALREADY_RUNNING`]) | another daemon already runs (a race with another client) | connect |
 //! | other | the daemon could not start | report its stderr |
 //!
 //! The launcher is found through `WRS_TOKEND`, then beside our own
@@ -22,16 +22,12 @@ use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use wrs_proto::endpoint::Endpoint;
-
-/// Environment variable naming the daemon binary to start.
-pub const TOKEND_ENV: &str = "WRS_TOKEND";
+use wrs_sys::endpoint::Endpoint;
+use wrs_sys::env;
+use wrs_sys::exit::ALREADY_RUNNING;
 
 /// How long the launcher may take to report the daemon ready.
 pub const STARTUP_TIMEOUT: Duration = Duration::from_secs(3);
-
-/// The launcher's exit status for "a daemon is already running".
-pub const EXIT_ALREADY_RUNNING: i32 = 75;
 
 /// How much of the launcher's stderr we keep for the error message.
 const STDERR_CAP: usize = 4096;
@@ -121,7 +117,7 @@ pub fn sibling_program(
 /// daemon already does).
 pub fn start(endpoint: &Endpoint) -> Result<(), StartError> {
     let current_exe = std::env::current_exe().ok();
-    let program = daemon_program(std::env::var_os(TOKEND_ENV), current_exe.as_deref());
+    let program = daemon_program(std::env::var_os(env::TOKEND), current_exe.as_deref());
     launch(&program, endpoint, STARTUP_TIMEOUT)
 }
 
@@ -150,7 +146,7 @@ pub fn launch(program: &Path, endpoint: &Endpoint, timeout: Duration) -> Result<
         })?;
     let stderr = StderrCollector::start(&mut child);
     let status = wait_bounded(&mut child, program, timeout)?;
-    if status.success() || status.code() == Some(EXIT_ALREADY_RUNNING) {
+    if status.success() || status.code() == Some(i32::from(ALREADY_RUNNING)) {
         return Ok(());
     }
     Err(StartError::Failed {

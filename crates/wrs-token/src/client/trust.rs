@@ -11,20 +11,22 @@
 //!
 //! 1. Before connecting: the socket's directory, when it exists, is a real
 //!    directory (not a symbolic link) owned by our effective uid and not
-//!    writable by group or others. Then nobody else can have put a socket
-//!    there. A missing directory means nobody listens (autostart lets the
-//!    daemon create it, 0700).
+//!    writable by group or others ([`wrs_sys::private_dir::check_socket_dir`]).
+//!    Then nobody else can have put a socket there. A missing directory
+//!    means nobody listens (autostart lets the daemon create it, 0700).
 //! 2. After connecting, before writing: the listening process's effective
 //!    uid (`SO_PEERCRED` / `getpeereid`) is ours. Root's daemon is not ours
 //!    either, and a socket file moved into our directory by someone who may
 //!    (root) still reports the credentials of whoever listens on it.
 //!
 //! The directory rule is looser than the daemon's own (exactly 0700 for the
-//! directory it creates) on purpose: the client's question is "could someone
-//! else have planted this socket", and a 0755 directory of ours (where ssh
-//! forwards a socket named by `WRS_TOKEN_SOCKET`, say) answers no just as
-//! well. An ssh-forwarded socket passes both checks without an exception:
-//! its directory is the user's own and sshd listens as the user.
+//! directory it creates, `wrs_sys::private_dir::ensure`) on purpose: the
+//! client's question is "could someone else have planted this socket", and
+//! a 0755 directory of ours (where ssh forwards a socket named by
+//! `WRS_TOKEN_SOCKET`, say) answers no just as well. Both rules live side by
+//! side in `wrs_sys::private_dir`, which says why. An ssh-forwarded socket
+//! passes both checks without an exception: its directory is the user's own
+//! and sshd listens as the user.
 //!
 //! Windows: a no-op. The daemon's named pipe admits only its own user and
 //! no remote clients, and another user cannot create a pipe of that name
@@ -34,45 +36,22 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use interprocess::local_socket::Stream;
-use wrs_proto::endpoint::SOCKET_ENV;
+use wrs_sys::env;
+use wrs_sys::private_dir::{DirError, Unfit};
 
 /// Why we will not talk to whoever answers on the socket. Nothing was sent.
 #[derive(Debug, thiserror::Error)]
 pub enum Distrust {
-    /// The socket's directory is a symbolic link: where it points decides
-    /// who could have put the socket there, and that can change under us.
-    #[error("its directory {} is a symbolic link", dir.display())]
-    SymlinkedDirectory {
+    /// The socket's directory fails the client's rule: a symbolic link
+    /// (where it points decides who could have put the socket there, and
+    /// that can change under us), not a directory, another user's (who may
+    /// have put any socket there), or writable by group or others.
+    #[error("its directory {} {why}", dir.display())]
+    Directory {
         /// The directory.
         dir: PathBuf,
-    },
-    /// Something other than a directory sits where the directory should be.
-    #[error("{} is not a directory", dir.display())]
-    NotADirectory {
-        /// The path.
-        dir: PathBuf,
-    },
-    /// The socket's directory belongs to another user, who may have put
-    /// any socket there.
-    #[error("its directory {} belongs to uid {owner}, not to you (uid {ours})", dir.display())]
-    ForeignDirectory {
-        /// The directory.
-        dir: PathBuf,
-        /// Its owner.
-        owner: u32,
-        /// Our effective uid.
-        ours: u32,
-    },
-    /// Group or others may create files in the socket's directory.
-    #[error(
-        "its directory {} has mode {mode:04o}: other users may create files in it",
-        dir.display()
-    )]
-    WritableDirectory {
-        /// The directory.
-        dir: PathBuf,
-        /// Its permission bits.
-        mode: u32,
+        /// How it fails.
+        why: Unfit,
     },
     /// The directory could not be inspected, so it cannot be vouched for.
     #[error("cannot inspect its directory {}: {source}", dir.display())]
@@ -104,21 +83,24 @@ impl Distrust {
     pub fn hint(&self, socket: &Path) -> String {
         let private = format!(
             "or use a private place: set XDG_RUNTIME_DIR to a directory only you can \
-             write, or {SOCKET_ENV} (--socket) to a socket path in one"
+             write, or {} (--socket) to a socket path in one",
+            env::SOCKET
         );
         match self {
-            Distrust::SymlinkedDirectory { dir } | Distrust::NotADirectory { dir } => {
-                format!("remove {} if it is yours, {private}", dir.display())
-            }
-            Distrust::ForeignDirectory { dir, .. } => format!(
-                "{} is not yours: have its owner or root remove it, {private}",
-                dir.display()
-            ),
-            Distrust::WritableDirectory { dir, .. } => format!(
-                "if {0} is yours and meant for wrs-token, check that no one else's socket is in it \
-                 and run `chmod 700 {0}`; {private}",
-                dir.display()
-            ),
+            Distrust::Directory { dir, why } => match why {
+                Unfit::Symlink | Unfit::NotADirectory => {
+                    format!("remove {} if it is yours, {private}", dir.display())
+                }
+                Unfit::Owner { .. } => format!(
+                    "{} is not yours: have its owner or root remove it, {private}",
+                    dir.display()
+                ),
+                Unfit::Writable { .. } | Unfit::NotPrivate { .. } => format!(
+                    "if {0} is yours and meant for wrs-token, check that no one else's socket is in it \
+                     and run `chmod 700 {0}`; {private}",
+                    dir.display()
+                ),
+            },
             Distrust::Inspect { .. } => format!("check the permissions of its parent, {private}"),
             Distrust::ForeignPeer { .. } | Distrust::UnknownPeer { .. } => format!(
                 "another user's process answers there: remove {} (as its owner or root), {private}",
@@ -129,44 +111,19 @@ impl Distrust {
 }
 
 /// Check 1: the directory of `socket` is ours and only we can write to it,
-/// or it does not exist (then nobody listens). Call before connecting.
+/// or it does not exist (then nobody listens): the rule of
+/// [`wrs_sys::private_dir::check_socket_dir`]. Call before connecting.
 pub fn check_directory(socket: &Path) -> Result<(), Distrust> {
-    platform::check_directory(socket)
+    wrs_sys::private_dir::check_socket_dir(socket).map_err(|e| match e {
+        DirError::Unfit { dir, why } => Distrust::Directory { dir, why },
+        DirError::Io { dir, source, .. } => Distrust::Inspect { dir, source },
+    })
 }
 
 /// Check 2: the process listening at the other end of `stream` runs as our
 /// effective uid. Call after connecting, before writing anything.
 pub fn check_peer(stream: &Stream) -> Result<(), Distrust> {
     platform::check_peer(stream)
-}
-
-/// Our effective uid: the one files and peers must belong to (the daemon
-/// serves the same one).
-#[cfg(unix)]
-pub fn our_uid() -> u32 {
-    rustix::process::geteuid().as_raw()
-}
-
-/// The verdict on a directory's `owner` and `mode` (permission bits) for a
-/// client running as `ours`.
-pub fn judge_directory(dir: &Path, owner: u32, mode: u32, ours: u32) -> Result<(), Distrust> {
-    if owner != ours {
-        return Err(Distrust::ForeignDirectory {
-            dir: dir.to_owned(),
-            owner,
-            ours,
-        });
-    }
-    // Write access for group or others is what lets someone else create or
-    // replace the socket. The sticky bit does not help: it protects files
-    // from removal, not the directory from a squatter's new socket.
-    if mode & 0o022 != 0 {
-        return Err(Distrust::WritableDirectory {
-            dir: dir.to_owned(),
-            mode: mode & 0o7777,
-        });
-    }
-    Ok(())
 }
 
 /// The verdict on the listener's effective uid (`None`: the OS did not say).
@@ -182,44 +139,11 @@ pub fn judge_peer(peer: Option<u32>, ours: u32) -> Result<(), Distrust> {
 
 #[cfg(unix)]
 mod platform {
-    use std::os::unix::fs::MetadataExt;
-    use std::path::Path;
-
     use interprocess::local_socket::Stream;
     use interprocess::local_socket::traits::StreamCommon as _;
+    use wrs_sys::our_uid;
 
-    use super::{Distrust, judge_directory, judge_peer, our_uid};
-
-    pub(super) fn check_directory(socket: &Path) -> Result<(), Distrust> {
-        // `Endpoint` only builds absolute paths with a parent; a bare name
-        // would sit in the working directory, which is what we check then.
-        let dir = match socket.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p,
-            _ => Path::new("."),
-        };
-        // lstat: a symlinked directory is refused, not followed.
-        let meta = match std::fs::symlink_metadata(dir) {
-            Ok(meta) => meta,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-            Err(source) => {
-                return Err(Distrust::Inspect {
-                    dir: dir.to_owned(),
-                    source,
-                });
-            }
-        };
-        if meta.file_type().is_symlink() {
-            return Err(Distrust::SymlinkedDirectory {
-                dir: dir.to_owned(),
-            });
-        }
-        if !meta.is_dir() {
-            return Err(Distrust::NotADirectory {
-                dir: dir.to_owned(),
-            });
-        }
-        judge_directory(dir, meta.uid(), meta.mode(), our_uid())
-    }
+    use super::{Distrust, judge_peer};
 
     pub(super) fn check_peer(stream: &Stream) -> Result<(), Distrust> {
         // SO_PEERCRED (Linux) records the listener's credentials at its
@@ -234,16 +158,9 @@ mod platform {
 
 #[cfg(not(unix))]
 mod platform {
-    use std::path::Path;
-
     use interprocess::local_socket::Stream;
 
     use super::Distrust;
-
-    pub(super) fn check_directory(_socket: &Path) -> Result<(), Distrust> {
-        // A named pipe has no directory; see the module doc.
-        Ok(())
-    }
 
     pub(super) fn check_peer(_stream: &Stream) -> Result<(), Distrust> {
         // The daemon's pipe admits only its own user; see the module doc.
@@ -283,29 +200,36 @@ mod tests {
         check_directory(&tmp.path().join("absent/agent.sock")).unwrap();
     }
 
+    // The rule itself (which owners and modes pass) is tested in wrs-sys
+    // (private_dir); these pin the client's wiring and wording.
+
     #[test]
     fn a_world_writable_directory_of_ours_is_refused_with_its_mode() {
         let (_tmp, dir) = private_dir();
         fs::set_permissions(&dir, fs::Permissions::from_mode(0o777)).unwrap();
         let err = check_directory(&dir.join("agent.sock")).unwrap_err();
         assert!(
-            matches!(err, Distrust::WritableDirectory { mode: 0o777, .. }),
+            matches!(
+                err,
+                Distrust::Directory {
+                    why: Unfit::Writable { mode: 0o777 },
+                    ..
+                }
+            ),
             "{err:?}"
         );
-        let text = err.to_string();
-        assert!(text.contains(&dir.display().to_string()), "{text}");
-        assert!(text.contains("0777"), "{text}");
-        // The sticky bit of a shared temp dir does not make it ours.
-        fs::set_permissions(&dir, fs::Permissions::from_mode(0o1777)).unwrap();
-        assert!(check_directory(&dir.join("agent.sock")).is_err());
-        // Group write alone is enough to plant a socket.
-        fs::set_permissions(&dir, fs::Permissions::from_mode(0o770)).unwrap();
-        assert!(check_directory(&dir.join("agent.sock")).is_err());
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "its directory {} has mode 0777: other users may create files in it",
+                dir.display()
+            )
+        );
     }
 
     #[test]
     fn a_directory_of_another_user_is_refused_naming_both_uids() {
-        let ours = our_uid();
+        let ours = wrs_sys::our_uid();
         // Root can give a directory away; anyone else finds one: `/` is
         // root's. Either way a real directory of another uid is checked.
         let (_tmp, dir) = private_dir();
@@ -322,12 +246,16 @@ mod tests {
         };
         let err = check_directory(&dir.join("agent.sock")).unwrap_err();
         assert!(
-            matches!(err, Distrust::ForeignDirectory { owner: o, ours: u, .. } if o == owner && u == ours),
+            matches!(err, Distrust::Directory { why: Unfit::Owner { owner: o, ours: u }, .. } if o == owner && u == ours),
             "{err:?}"
         );
-        let text = err.to_string();
-        assert!(text.contains(&format!("uid {owner}")), "{text}");
-        assert!(text.contains(&format!("uid {ours}")), "{text}");
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "its directory {} belongs to uid {owner}, not to you (uid {ours})",
+                dir.display()
+            )
+        );
     }
 
     #[test]
@@ -337,18 +265,16 @@ mod tests {
         std::os::unix::fs::symlink(&dir, &link).unwrap();
         let err = check_directory(&link.join("agent.sock")).unwrap_err();
         assert!(
-            matches!(err, Distrust::SymlinkedDirectory { .. }),
+            matches!(
+                err,
+                Distrust::Directory {
+                    why: Unfit::Symlink,
+                    ..
+                }
+            ),
             "{err:?}"
         );
-    }
-
-    #[test]
-    fn a_file_where_the_directory_should_be_is_refused() {
-        let tmp = tempfile::tempdir().unwrap();
-        let file = tmp.path().join("file");
-        fs::write(&file, b"").unwrap();
-        let err = check_directory(&file.join("agent.sock")).unwrap_err();
-        assert!(matches!(err, Distrust::NotADirectory { .. }), "{err:?}");
+        assert!(err.to_string().contains("is a symbolic link"), "{err}");
     }
 
     #[test]
@@ -383,17 +309,18 @@ mod tests {
     fn every_refusal_hints_at_a_private_place() {
         let socket = Path::new("/tmp/wrs-token-1000/agent.sock");
         let dir = PathBuf::from("/tmp/wrs-token-1000");
+        let directory = |why| Distrust::Directory {
+            dir: dir.clone(),
+            why,
+        };
         let cases = [
-            Distrust::ForeignDirectory {
-                dir: dir.clone(),
+            directory(Unfit::Owner {
                 owner: 1001,
                 ours: 1000,
-            },
-            Distrust::WritableDirectory {
-                dir: dir.clone(),
-                mode: 0o777,
-            },
-            Distrust::SymlinkedDirectory { dir: dir.clone() },
+            }),
+            directory(Unfit::Writable { mode: 0o777 }),
+            directory(Unfit::Symlink),
+            directory(Unfit::NotADirectory),
             Distrust::ForeignPeer {
                 peer: 1001,
                 ours: 1000,
@@ -402,7 +329,7 @@ mod tests {
         for d in cases {
             let hint = d.hint(socket);
             assert!(
-                hint.contains("XDG_RUNTIME_DIR") && hint.contains("WRS_TOKEN_SOCKET"),
+                hint.contains("XDG_RUNTIME_DIR") && hint.contains(wrs_sys::env::SOCKET),
                 "{hint}"
             );
             assert!(hint.contains("/tmp/wrs-token-1000"), "{hint}");

@@ -95,7 +95,7 @@ fn choose_profile(
 ) -> Result<(Option<String>, Option<String>), Failure> {
     let path = crate::profiles::config_path()?;
     let config = crate::profiles::load(&path)?;
-    let env_profile = std::env::var(crate::cli::PROFILE_ENV).ok();
+    let env_profile = std::env::var(wrs_sys::env::PROFILE).ok();
     let profile = pick(
         args.profile.as_deref(),
         line.urls.first().map(String::as_str),
@@ -109,7 +109,7 @@ fn choose_profile(
     // -p and the config's names are checked already; the environment's is
     // not, and must not reach the daemon unchecked.
     if let Some(name) = &profile {
-        crate::cli::profile_name::check_usage(name, crate::cli::PROFILE_ENV)?;
+        crate::cli::profile_name::check_usage(name, wrs_sys::env::PROFILE)?;
     }
     Ok((profile, resource))
 }
@@ -412,7 +412,7 @@ fn spawn_with_config(
         )
         .with_hint(format!(
             "install curl, or set {} to the curl to run",
-            crate::programs::CURL_ENV
+            wrs_sys::env::CURL
         ))
     })?;
     if let Some(mut stdin) = child.stdin.take() {

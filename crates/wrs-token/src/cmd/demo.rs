@@ -15,9 +15,6 @@ use std::process::Command;
 use crate::cli::DemoArgs;
 use crate::exit::{Exit, Failure};
 
-/// Environment variable naming the `wrs-demo` binary to run.
-pub const DEMO_ENV: &str = "WRS_DEMO";
-
 /// The binary that runs the demo, beside `wrs-token` or on `PATH`.
 const DEMO_PROGRAM: &str = "wrs-demo";
 
@@ -33,7 +30,7 @@ pub fn run(_args: &DemoArgs) -> Result<(), Failure> {
             format!("cannot find the path of this wrs-token executable: {e}"),
         )
     })?;
-    let env_override = std::env::var_os(DEMO_ENV).filter(|v| !v.is_empty());
+    let env_override = std::env::var_os(wrs_sys::env::DEMO).filter(|v| !v.is_empty());
     let from_env = env_override.is_some();
     let program = demo_program(env_override, Some(&me));
     let mut command = Command::new(&program);
@@ -53,7 +50,8 @@ fn start_failure(program: &Path, e: &std::io::Error, from_env: bool) -> Failure 
     if e.kind() == std::io::ErrorKind::NotFound {
         let where_ = if from_env {
             format!(
-                "{DEMO_ENV} names {}, which does not exist",
+                "{} names {}, which does not exist",
+                wrs_sys::env::DEMO,
                 program.display()
             )
         } else {

@@ -245,7 +245,7 @@ fn profile_for(
     args: &GitCredentialArgs,
     request: &CredentialRequest,
 ) -> Result<Option<String>, Failure> {
-    let env_profile = std::env::var(crate::cli::PROFILE_ENV).ok();
+    let env_profile = std::env::var(wrs_sys::env::PROFILE).ok();
     let config = if args.profile.as_deref().is_some_and(|p| !p.is_empty()) {
         Config::default()
     } else {
@@ -261,7 +261,7 @@ fn profile_for(
     // -p and the config's names are checked already; the environment's is
     // not, and must not reach the daemon unchecked.
     if let Some(name) = &profile {
-        crate::cli::profile_name::check_usage(name, crate::cli::PROFILE_ENV)?;
+        crate::cli::profile_name::check_usage(name, wrs_sys::env::PROFILE)?;
     }
     Ok(profile)
 }

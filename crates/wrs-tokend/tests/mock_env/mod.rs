@@ -55,12 +55,22 @@ impl Env {
         toml: impl Fn(&MockServer) -> String,
         clock: Arc<dyn Clock>,
     ) -> Env {
+        Env::start_with_stores(mock, toml, clock, |data_dir| Stores::new(data_dir, None)).await
+    }
+
+    /// As [`Env::start`], with the stores `stores(data_dir)` makes.
+    pub async fn start_with_stores(
+        mock: MockConfig,
+        toml: impl Fn(&MockServer) -> String,
+        clock: Arc<dyn Clock>,
+        stores: impl FnOnce(&std::path::Path) -> Stores,
+    ) -> Env {
         let mock = MockServer::start(mock).await.unwrap();
         let tmp = tempfile::tempdir().unwrap();
         let config_path = tmp.path().join("config.toml");
         std::fs::write(&config_path, toml(&mock)).unwrap();
         let data_dir = tmp.path().join("data");
-        let runtime = runtime_over(&config_path, &data_dir, clock.clone(), None);
+        let runtime = runtime_with(&config_path, stores(&data_dir), clock.clone(), None);
         let handler = Handler::with_runtime(runtime.clone(), tmp.path().join("agent.sock"));
         Env {
             mock,
@@ -217,14 +227,23 @@ pub fn runtime_over(
     clock: Arc<dyn Clock>,
     http: Option<HttpConfig>,
 ) -> Arc<Runtime> {
+    runtime_with(config, Stores::new(data_dir, None), clock, http)
+}
+
+/// A runtime over the config file and `stores`, with short HTTP timeouts.
+pub fn runtime_with(
+    config: &std::path::Path,
+    stores: Stores,
+    clock: Arc<dyn Clock>,
+    http: Option<HttpConfig>,
+) -> Arc<Runtime> {
     let profiles = Arc::new(Profiles::load(config));
     let http = http.unwrap_or(HttpConfig {
         connect_timeout: Duration::from_secs(2),
         timeout: Duration::from_secs(2),
         ..HttpConfig::default()
     });
-    let source =
-        OAuthSource::new(profiles, Stores::new(data_dir, None), clock).with_http_config(http);
+    let source = OAuthSource::new(profiles, stores, clock).with_http_config(http);
     Runtime::new(source)
 }
 

@@ -2,8 +2,8 @@
 //! profile's session.
 
 use wrs_config::{Grant, Profile};
-use wrs_proto::endpoint::Endpoint;
 use wrs_proto::{PROTOCOL_VERSION, ProfileStatus, SessionState, StatusReport};
+use wrs_sys::endpoint::Endpoint;
 
 use super::Check;
 use crate::client::{self, ClientError, autostart};
@@ -97,14 +97,15 @@ fn not_running(endpoint: &Endpoint, autostart_allowed: bool) -> Check {
         return Check::fail(
             "daemon",
             format!(
-                "not running (socket {socket}) and autostart is off (--no-autostart or WRS_TOKEN_NO_AUTOSTART)"
+                "not running (socket {socket}) and autostart is off (--no-autostart or {})",
+                wrs_sys::env::NO_AUTOSTART
             ),
             "start it: `wrs-token daemon start`, or `wrs-token service install` to have systemd start it on demand",
         );
     }
     let current_exe = std::env::current_exe().ok();
     let program = autostart::daemon_program(
-        std::env::var_os(autostart::TOKEND_ENV),
+        std::env::var_os(wrs_sys::env::TOKEND),
         current_exe.as_deref(),
     );
     match locate(&program) {
@@ -122,7 +123,10 @@ fn not_running(endpoint: &Endpoint, autostart_allowed: bool) -> Check {
                 "not running (socket {socket}), and {} cannot be found to start it",
                 program.display()
             ),
-            "install wrs-tokend beside wrs-token or on PATH (`cargo install --path crates/wrs-tokend`), or set WRS_TOKEND",
+            format!(
+                "install wrs-tokend beside wrs-token or on PATH (`cargo install --path crates/wrs-tokend`), or set {}",
+                wrs_sys::env::TOKEND
+            ),
         ),
     }
 }

@@ -1,12 +1,18 @@
 //! The checks that need neither the daemon nor the network: the config file,
 //! each profile, its secret store, the runtime directory and socket, the
 //! scopes.
+//!
+//! The directories are judged by the rule the daemon and the file store
+//! act on, [`wrs_sys::private_dir::verify`]: doctor fails exactly what they
+//! would refuse.
 
 use std::path::{Path, PathBuf};
 
-use wrs_config::{Config, ConfigError, Grant, Paths, Profile, StoreKind};
+use wrs_config::{Config, ConfigError, Grant, MAX_FILE_BYTES, Paths, Profile, StoreKind};
 use wrs_proto::StatusReport;
-use wrs_proto::endpoint::Endpoint;
+use wrs_sys::endpoint::Endpoint;
+use wrs_sys::env;
+use wrs_sys::private_dir::{self, DirError, Unfit};
 
 use super::Check;
 
@@ -25,8 +31,11 @@ pub(super) fn config(paths: Option<&Paths>, out: &mut Vec<Check>) -> Option<Load
     let Some(paths) = paths else {
         out.push(Check::fail(
             "config",
-            "cannot locate the config file: neither WRS_TOKEN_CONFIG, XDG_CONFIG_HOME nor HOME is set",
-            "set HOME, XDG_CONFIG_HOME or WRS_TOKEN_CONFIG",
+            format!(
+                "cannot locate the config file: neither {}, XDG_CONFIG_HOME nor HOME is set",
+                env::CONFIG
+            ),
+            format!("set HOME, XDG_CONFIG_HOME or {}", env::CONFIG),
         ));
         return None;
     };
@@ -64,7 +73,10 @@ pub(super) fn config(paths: Option<&Paths>, out: &mut Vec<Check>) -> Option<Load
             out.push(Check::fail(
                 "config",
                 e.to_string(),
-                "check the file's owner and permissions, or point WRS_TOKEN_CONFIG at another file",
+                format!(
+                    "check the file's owner and permissions, or point {} at another file",
+                    env::CONFIG
+                ),
             ));
             None
         }
@@ -92,7 +104,11 @@ pub(super) fn config(paths: Option<&Paths>, out: &mut Vec<Check>) -> Option<Load
         // It parses; what is wrong is reported per profile (or for the
         // default) below, with the other profiles still checked.
         Err(e @ (ConfigError::Invalid { .. } | ConfigError::UnknownDefault { .. })) => {
-            let text = std::fs::read_to_string(&path).unwrap_or_default();
+            // Read as `Config::load` just did: a regular file, 1 MiB at most.
+            let text = wrs_config::read_regular_file(&path, MAX_FILE_BYTES)
+                .ok()
+                .and_then(|bytes| String::from_utf8(bytes).ok())
+                .unwrap_or_default();
             let Ok(config) = toml::from_str::<Config>(&text) else {
                 out.push(Check::fail(
                     "config",
@@ -245,13 +261,22 @@ pub(super) fn store(
                 return;
             };
             let dir = paths.data_dir.join("secrets");
-            match private_problem(&dir) {
-                Some(problem) => out.push(Check::fail(
+            match private_dir::verify(&dir) {
+                Err(DirError::Unfit { why, .. }) => out.push(Check::fail(
                     check,
-                    format!("file: {}: {problem}", dir.display()),
-                    format!("chmod 700 {}", dir.display()),
+                    format!(
+                        "file: {} {why}: the file store refuses to keep secrets there",
+                        dir.display()
+                    ),
+                    directory_fix(why, &dir),
                 )),
-                None => out.push(Check::ok(
+                Err(e @ DirError::Io { .. }) if !e.is_missing() => out.push(Check::fail(
+                    check,
+                    format!("file: {e}"),
+                    "check the permissions of its parent directory",
+                )),
+                // Missing: the store creates it, owner-only.
+                _ => out.push(Check::ok(
                     check,
                     format!(
                         "file: {} (plaintext, owner-only)",
@@ -337,11 +362,16 @@ pub(super) fn scopes(name: &str, profile: &Profile, out: &mut Vec<Check>) {
     }
 }
 
-/// The runtime directory (0700, ours) and the socket in it (0600, ours).
+/// The runtime directory, judged by the daemon's own rule (exactly 0700,
+/// ours, not a symbolic link), and the socket in it (0600, ours).
 pub(super) fn runtime_dir(endpoint: &Endpoint, out: &mut Vec<Check>) {
     let dir = &endpoint.dir;
-    match std::fs::symlink_metadata(dir) {
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+    match private_dir::verify(dir) {
+        Ok(()) => out.push(Check::ok(
+            "runtime dir",
+            format!("{}: mode 0700, owned by you", dir.display()),
+        )),
+        Err(e) if e.is_missing() => {
             out.push(Check::ok(
                 "runtime dir",
                 format!(
@@ -351,33 +381,44 @@ pub(super) fn runtime_dir(endpoint: &Endpoint, out: &mut Vec<Check>) {
             ));
             return;
         }
-        Err(e) => {
+        Err(DirError::Unfit { why, .. }) => out.push(Check::fail(
+            "runtime dir",
+            format!("{} {why}: the daemon refuses it", dir.display()),
+            directory_fix(why, dir),
+        )),
+        Err(e @ DirError::Io { .. }) => {
             out.push(Check::fail(
                 "runtime dir",
-                format!("{}: {e}", dir.display()),
-                "check the permissions of its parent directory, or set WRS_TOKEN_SOCKET",
+                e.to_string(),
+                format!(
+                    "check the permissions of its parent directory, or set {}",
+                    env::SOCKET
+                ),
             ));
             return;
         }
-        Ok(_) => match private_problem(dir) {
-            Some(problem) => out.push(Check::fail(
-                "runtime dir",
-                format!(
-                    "{}: {problem}; the daemon refuses a directory other users could enter",
-                    dir.display()
-                ),
-                format!(
-                    "chmod 700 {0} (or, if it is not yours, remove it and let the daemon recreate it: rm -r {0})",
-                    dir.display()
-                ),
-            )),
-            None => out.push(Check::ok(
-                "runtime dir",
-                format!("{}: mode 0700, owned by you", dir.display()),
-            )),
-        },
     }
     socket(&endpoint.socket, out);
+}
+
+/// What to do about a directory the daemon or the file store refuses.
+fn directory_fix(why: Unfit, dir: &Path) -> String {
+    match why {
+        Unfit::NotPrivate { .. } | Unfit::Writable { .. } => format!(
+            "chmod 700 {0} (or, if it is not yours, remove it and let it be recreated: rm -r {0})",
+            dir.display()
+        ),
+        Unfit::Owner { .. } => format!(
+            "{} is not yours: have its owner or root remove it, or set {} (for the socket) \
+             or XDG_DATA_HOME (for the file store) to a place of your own",
+            dir.display(),
+            env::SOCKET
+        ),
+        Unfit::Symlink | Unfit::NotADirectory => format!(
+            "remove {} (if it is yours) and let it be created as a real directory",
+            dir.display()
+        ),
+    }
 }
 
 #[cfg(unix)]
@@ -395,7 +436,7 @@ fn socket(path: &Path, out: &mut Vec<Check>) {
             out.push(Check::fail(
                 "socket",
                 format!("{}: {e}", path.display()),
-                "set WRS_TOKEN_SOCKET to a path in a directory of your own",
+                format!("set {} to a path in a directory of your own", env::SOCKET),
             ));
             return;
         }
@@ -412,7 +453,7 @@ fn socket(path: &Path, out: &mut Vec<Check>) {
         ));
         return;
     }
-    let me = rustix::process::geteuid().as_raw();
+    let me = wrs_sys::our_uid();
     let mode = meta.mode() & 0o777;
     if meta.uid() != me {
         out.push(Check::fail(
@@ -422,7 +463,7 @@ fn socket(path: &Path, out: &mut Vec<Check>) {
                 path.display(),
                 meta.uid()
             ),
-            "set WRS_TOKEN_SOCKET to a path in a directory of your own",
+            format!("set {} to a path in a directory of your own", env::SOCKET),
         ));
     } else if mode & 0o077 != 0 {
         out.push(Check::fail(
@@ -451,35 +492,6 @@ fn socket(path: &Path, out: &mut Vec<Check>) {
         "socket",
         format!("{} (a named pipe for your user only)", path.display()),
     ));
-}
-
-/// Why `dir` is not a private directory of ours; `None` when it is (or does
-/// not exist yet).
-#[cfg(unix)]
-fn private_problem(dir: &Path) -> Option<String> {
-    use std::os::unix::fs::MetadataExt;
-    let meta = match std::fs::symlink_metadata(dir) {
-        Ok(m) => m,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
-        Err(e) => return Some(e.to_string()),
-    };
-    if !meta.is_dir() {
-        return Some("not a directory".into());
-    }
-    let me = rustix::process::geteuid().as_raw();
-    if meta.uid() != me {
-        return Some(format!(
-            "owned by uid {}, not by you (uid {me})",
-            meta.uid()
-        ));
-    }
-    let mode = meta.mode() & 0o777;
-    (mode & 0o077 != 0).then(|| format!("mode {mode:04o}, open to other users"))
-}
-
-#[cfg(not(unix))]
-fn private_problem(_dir: &Path) -> Option<String> {
-    None
 }
 
 fn plural(n: usize, what: &str) -> String {
@@ -546,5 +558,65 @@ mod tests {
             out.iter().all(|c| c.status == super::super::Status::Ok),
             "{out:?}"
         );
+    }
+
+    /// Regression: doctor passed a runtime directory whenever group and
+    /// others had no bits (`mode & 0o077 == 0`), while the daemon refuses
+    /// anything but exactly 0700: a sticky, setgid or read-only directory
+    /// was "ok" here and refused at start. Now both ask one rule, and
+    /// doctor fails exactly what the daemon refuses.
+    #[cfg(unix)]
+    #[test]
+    fn the_runtime_dir_fails_exactly_when_the_daemon_would_refuse_it() {
+        use std::os::unix::fs::PermissionsExt;
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("wrs-token");
+        std::fs::create_dir(&dir).unwrap();
+        let endpoint = Endpoint::at(dir.join("agent.sock")).unwrap();
+        for mode in [0o700, 0o1700, 0o2700, 0o500, 0o711, 0o750, 0o755] {
+            std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(mode)).unwrap();
+            let mut out = Vec::new();
+            runtime_dir(&endpoint, &mut out);
+            let daemon_refuses = private_dir::ensure(&dir).is_err();
+            assert_eq!(
+                out[0].status == super::super::Status::Fail,
+                daemon_refuses,
+                "{mode:04o}: {out:?}"
+            );
+            assert_eq!(daemon_refuses, mode != 0o700, "{mode:04o}");
+        }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_file_store_directory_the_store_would_refuse_fails() {
+        use std::os::unix::fs::PermissionsExt;
+        let tmp = tempfile::tempdir().unwrap();
+        let paths = Paths {
+            config_file: tmp.path().join("config.toml"),
+            data_dir: tmp.path().join("data"),
+            keyring_namespace: None,
+        };
+        let profile = Profile {
+            store: StoreKind::File,
+            ..code_profile(&["openid"])
+        };
+        let check = |out: &mut Vec<Check>| {
+            store("plm", &profile, Some(&paths), None, Path::new("c"), out);
+        };
+        let mut out = Vec::new();
+        check(&mut out);
+        assert_eq!(out[0].status, super::super::Status::Ok, "missing: {out:?}");
+        let secrets = paths.data_dir.join("secrets");
+        std::fs::create_dir_all(&secrets).unwrap();
+        std::fs::set_permissions(&secrets, std::fs::Permissions::from_mode(0o1700)).unwrap();
+        let mut out = Vec::new();
+        check(&mut out);
+        assert_eq!(out[0].status, super::super::Status::Fail, "{out:?}");
+        assert!(out[0].detail.contains("1700"), "{out:?}");
+        std::fs::set_permissions(&secrets, std::fs::Permissions::from_mode(0o700)).unwrap();
+        let mut out = Vec::new();
+        check(&mut out);
+        assert_eq!(out[0].status, super::super::Status::Ok, "{out:?}");
     }
 }

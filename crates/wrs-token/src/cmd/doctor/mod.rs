@@ -6,14 +6,17 @@
 //!   runtime directory and socket permissions, the scopes.
 //! - `daemon`: whether the daemon answers, its protocol version, each
 //!   profile's session.
-//! - `net`: discovery, the issuer it names, the token endpoint, the TLS
-//!   chain, the clock against the server's `Date`, proxy variables — through
-//!   the real `curl`, because this client has no HTTP stack of its own.
+//! - `net`: each profile's proxy, TLS chain, discovery and the issuer it
+//!   names, token endpoint, client authentication and clock, as
+//!   `wrs-tokend probe NAME --json` reports them: made with the daemon's own
+//!   HTTP client, because this client has no HTTP stack of its own.
 //!
 //! doctor only looks. It never starts the daemon (that would hide the very
 //! problem a user runs it for, and change what `status` then shows): a
 //! stopped daemon is a warning when other commands may start it, a failure
-//! when autostart is off. It exits 1 when any check fails.
+//! when autostart is off. The probes are one-shot runs of the daemon's
+//! binary that leave a running daemon alone. It exits 1 when any check
+//! fails.
 
 mod daemon;
 mod local;
@@ -24,8 +27,6 @@ use serde::Serialize;
 use crate::cli::{DoctorArgs, GlobalArgs};
 use crate::exit::{Exit, Failure};
 use crate::output::write_stdout;
-
-pub use net::parse_http_date;
 
 /// How a check came out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -140,7 +141,8 @@ fn collect(global: &GlobalArgs, args: &DoctorArgs) -> Vec<Check> {
             out.push(Check::fail(
                 "socket",
                 f.message,
-                f.hint.unwrap_or_else(|| "set WRS_TOKEN_SOCKET".into()),
+                f.hint
+                    .unwrap_or_else(|| format!("set {}", wrs_sys::env::SOCKET)),
             ));
             None
         }
@@ -148,15 +150,7 @@ fn collect(global: &GlobalArgs, args: &DoctorArgs) -> Vec<Check> {
     let report = endpoint
         .as_ref()
         .and_then(|e| daemon::check(e, !global.no_autostart, &mut out));
-    net::proxy_variables(&mut out);
-    let curl = net::Curl::locate();
-    if curl.is_none() {
-        out.push(Check::warn(
-            "curl",
-            "curl not found: the network checks were skipped",
-            format!("install curl, or name it in ${}", crate::programs::CURL_ENV),
-        ));
-    }
+    let mut probes = net::Probes::start(profiles.iter().map(|(name, _)| name.as_str()), &mut out);
     let config_path = loaded.as_ref().map(|l| l.path.clone()).unwrap_or_default();
     for (name, profile) in &profiles {
         local::store(
@@ -171,9 +165,7 @@ fn collect(global: &GlobalArgs, args: &DoctorArgs) -> Vec<Check> {
             daemon::session(name, profile, report, &mut out);
         }
         local::scopes(name, profile, &mut out);
-        if let Some(curl) = &curl {
-            net::profile(curl, name, profile, &config_path, &mut out);
-        }
+        probes.finish(name, &mut out);
     }
     out
 }

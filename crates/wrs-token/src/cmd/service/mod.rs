@@ -61,7 +61,7 @@ fn platform_run(_command: &ServiceCommand) -> Result<(), Failure> {
 pub fn daemon_path() -> Result<PathBuf, Failure> {
     let current_exe = std::env::current_exe().ok();
     let program = autostart::daemon_program(
-        std::env::var_os(autostart::TOKEND_ENV),
+        std::env::var_os(wrs_sys::env::TOKEND),
         current_exe.as_deref(),
     );
     let found = crate::programs::locate(&program).ok_or_else(|| {
@@ -72,9 +72,10 @@ pub fn daemon_path() -> Result<PathBuf, Failure> {
                 program.display()
             ),
         )
-        .with_hint(
-            "install it (`cargo install --path crates/wrs-tokend`), or name it in WRS_TOKEND",
-        )
+        .with_hint(format!(
+            "install it (`cargo install --path crates/wrs-tokend`), or name it in {}",
+            wrs_sys::env::TOKEND
+        ))
     })?;
     // A service must keep working from wherever it was installed: resolve
     // relative paths and symlinks (e.g. a ~/.cargo/bin link) now.

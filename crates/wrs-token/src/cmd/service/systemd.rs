@@ -4,8 +4,9 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use wrs_proto::endpoint::{Endpoint, SOCKET_ENV};
 use wrs_proto::{Request, Response};
+use wrs_sys::endpoint::Endpoint;
+use wrs_sys::env;
 
 use super::units::{self, SYSTEMD_SERVICE_NAME, SYSTEMD_SOCKET_NAME};
 use super::{Tool, Written, daemon_path, describe, dry_run_listing, remove_if_present};
@@ -13,9 +14,6 @@ use crate::cli::ServiceCommand;
 use crate::client::{self, QUICK_TIMEOUT};
 use crate::exit::{Exit, Failure};
 use crate::output::write_stdout;
-
-/// Overrides the `systemctl` that is run.
-pub const SYSTEMCTL_ENV: &str = "WRS_TOKEN_SYSTEMCTL";
 
 /// The commands that finish an install where we could not run them.
 const ENABLE_COMMANDS: &str =
@@ -60,7 +58,7 @@ fn rendered(dir: &Path, daemon: &Path) -> Result<[(PathBuf, String); 2], Failure
 }
 
 fn systemctl() -> Tool {
-    Tool::new(SYSTEMCTL_ENV, "systemctl")
+    Tool::new(env::SYSTEMCTL, "systemctl")
 }
 
 /// Whether the user's systemd answers; why not, when it does not.
@@ -148,10 +146,11 @@ fn install(dry_run: bool) -> Result<(), Failure> {
     if service_active && written[0] == Written::Updated {
         must(&tool, &["try-restart", SYSTEMD_SERVICE_NAME], &mut report)?;
     }
-    if std::env::var_os(SOCKET_ENV).is_some_and(|v| !v.is_empty()) {
+    if std::env::var_os(env::SOCKET).is_some_and(|v| !v.is_empty()) {
         report.push_str(&format!(
-            "note: {SOCKET_ENV} is set, so wrs-token uses that socket rather than the service's \
-             ($XDG_RUNTIME_DIR/wrs-token/agent.sock): unset it to use the service\n"
+            "note: {} is set, so wrs-token uses that socket rather than the service's \
+             ($XDG_RUNTIME_DIR/wrs-token/agent.sock): unset it to use the service\n",
+            env::SOCKET
         ));
     }
     report.push_str(
@@ -167,7 +166,7 @@ fn install(dry_run: bool) -> Result<(), Failure> {
 /// stop first.
 fn take_over_from_on_demand_daemon(report: &mut String) {
     let Ok(endpoint) = Endpoint::resolve_with(|k| {
-        if k == SOCKET_ENV {
+        if k == env::SOCKET {
             None
         } else {
             std::env::var_os(k)

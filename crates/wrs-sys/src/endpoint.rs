@@ -6,14 +6,19 @@
 //! | macOS | `<per-user cache dir>/agent.sock` |
 //! | Windows | the named pipe `\\.\pipe\wrs-token-<user>` |
 //!
-//! `WRS_TOKEN_SOCKET` overrides the path everywhere. The lock file that keeps
-//! a second daemon out sits beside the socket.
+//! `WRS_TOKEN_SOCKET` ([`env::SOCKET`]) overrides the path everywhere. The
+//! lock file that keeps a second daemon out sits beside the socket.
+//!
+//! Asked by the daemon (where to bind), the client (where to connect and
+//! which daemon to start), `wrs-token doctor` and `service`, and the test
+//! kit. Path policy of this machine, not wire: the wire crate knows
+//! nothing of it.
 
 use std::ffi::OsString;
+use std::fmt;
 use std::path::PathBuf;
 
-/// Environment variable that overrides the socket path.
-pub const SOCKET_ENV: &str = "WRS_TOKEN_SOCKET";
+use crate::env;
 
 /// Where one user's daemon lives.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,15 +32,32 @@ pub struct Endpoint {
 }
 
 /// The endpoint could not be determined.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug)]
 pub enum EndpointError {
     /// No usable directory for the socket.
-    #[error("cannot find a directory for the daemon socket; set {SOCKET_ENV}")]
     NoDirectory,
     /// The override is not a usable path.
-    #[error("{SOCKET_ENV} must be an absolute path with a parent directory, got {0:?}")]
     BadOverride(OsString),
 }
+
+impl fmt::Display for EndpointError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            EndpointError::NoDirectory => write!(
+                f,
+                "cannot find a directory for the daemon socket; set {}",
+                env::SOCKET
+            ),
+            EndpointError::BadOverride(value) => write!(
+                f,
+                "{} must be an absolute path with a parent directory, got {value:?}",
+                env::SOCKET
+            ),
+        }
+    }
+}
+
+impl std::error::Error for EndpointError {}
 
 impl Endpoint {
     /// The endpoint for this process's user and environment.
@@ -45,7 +67,7 @@ impl Endpoint {
 
     /// As [`Endpoint::resolve`], reading variables through `env` (for tests).
     pub fn resolve_with(env: impl Fn(&str) -> Option<OsString>) -> Result<Endpoint, EndpointError> {
-        if let Some(value) = env(SOCKET_ENV).filter(|v| !v.is_empty()) {
+        if let Some(value) = env(env::SOCKET).filter(|v| !v.is_empty()) {
             return Self::from_override(value);
         }
         platform::default_endpoint(&env)
@@ -166,7 +188,7 @@ mod tests {
     #[test]
     fn override_wins_and_puts_the_lock_beside_the_socket() {
         let ep = Endpoint::resolve_with(env_of(&[
-            (SOCKET_ENV, "/run/x/my.sock"),
+            (env::SOCKET, "/run/x/my.sock"),
             ("XDG_RUNTIME_DIR", "/run/user/1"),
         ]))
         .unwrap();
@@ -178,7 +200,7 @@ mod tests {
     #[test]
     fn relative_override_is_refused() {
         assert!(matches!(
-            Endpoint::resolve_with(env_of(&[(SOCKET_ENV, "agent.sock")])),
+            Endpoint::resolve_with(env_of(&[(env::SOCKET, "agent.sock")])),
             Err(EndpointError::BadOverride(_))
         ));
     }
