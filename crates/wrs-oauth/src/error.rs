@@ -159,9 +159,20 @@ pub enum OAuthError {
     /// configured timeout.
     #[error("timed out waiting for the authorization server")]
     Timeout,
-    /// The connection failed: DNS, connection refused or reset, TLS.
+    /// The connection failed: DNS, connection refused or reset.
     #[error("network error: {0}")]
     Network(String),
+    /// TLS refused the server: its certificate is not trusted, expired or
+    /// for another name. Typed apart from [`OAuthError::Network`] so the
+    /// daemon can name the fix (trusting the site's CA) instead of
+    /// promising a retry that cannot help.
+    #[error("network error: {message}")]
+    Tls {
+        /// Which TLS failure (always one [`NetworkProblem::is_tls`] accepts).
+        problem: NetworkProblem,
+        /// What happened, in plain words.
+        message: String,
+    },
     /// The server answered, but not with what the protocol requires (an HTML
     /// proxy page, a missing field, a body too large).
     #[error("invalid response from the authorization server: {reason} (HTTP {status}, content-type {content_type}){}", if snippet.is_empty() { String::new() } else { format!(", body starts {snippet:?}") })]
@@ -228,9 +239,12 @@ impl OAuthError {
             }
             OAuthError::Authorization { code, .. } => code.is_transient(),
             OAuthError::Http { status, .. } => *status >= 500 || *status == 429 || *status == 408,
-            OAuthError::Timeout | OAuthError::Network(_) | OAuthError::InvalidResponse { .. } => {
-                true
-            }
+            // A certificate can be renewed or the CA bundle fixed while the
+            // daemon keeps retrying; it must not give up on the session.
+            OAuthError::Timeout
+            | OAuthError::Network(_)
+            | OAuthError::Tls { .. }
+            | OAuthError::InvalidResponse { .. } => true,
             OAuthError::StateMismatch
             | OAuthError::IssuerMismatch { .. }
             | OAuthError::InvalidRedirect(_)
@@ -256,6 +270,14 @@ impl OAuthError {
     pub fn code(&self) -> Option<&ErrorCode> {
         match self {
             OAuthError::Server { code, .. } | OAuthError::Authorization { code, .. } => Some(code),
+            _ => None,
+        }
+    }
+
+    /// The TLS failure behind this error, when TLS refused the server.
+    pub fn tls_problem(&self) -> Option<NetworkProblem> {
+        match self {
+            OAuthError::Tls { problem, .. } => Some(*problem),
             _ => None,
         }
     }
@@ -331,6 +353,10 @@ pub(crate) fn from_reqwest(err: &reqwest::Error) -> OAuthError {
     let unreached = unreached(err);
     match unreached.problem {
         NetworkProblem::Timeout => OAuthError::Timeout,
+        problem if problem.is_tls() => OAuthError::Tls {
+            problem,
+            message: unreached.message,
+        },
         _ => OAuthError::Network(unreached.message),
     }
 }

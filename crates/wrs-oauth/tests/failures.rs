@@ -240,7 +240,8 @@ async fn tls_works_with_the_extra_ca_and_fails_clearly_without() {
         .unwrap();
 
     match discover(&http(), &mock.issuer()).await {
-        Err(OAuthError::Network(message)) => {
+        Err(OAuthError::Tls { problem, message }) => {
+            assert_eq!(problem, wrs_oauth::NetworkProblem::UntrustedCertificate);
             assert!(message.contains("certificate not trusted"), "{message}");
             assert!(message.contains("--ca-file"), "{message}");
         }

@@ -148,6 +148,20 @@ pub enum Request {
         /// Revoke the refresh token at the server first.
         revoke: bool,
     },
+    /// Cancel a pending login at once: its loopback listener closes, its
+    /// state is dropped and a new login for the profile may start. Sent by
+    /// `wrs-token login --cancel` and by a login client that is interrupted
+    /// (Ctrl-C, a closed terminal). Answered by [`Response::LoginCancelled`],
+    /// also when nothing was pending.
+    LoginCancel {
+        /// Profile name; `None` means the default profile.
+        #[serde(default)]
+        profile: Option<String>,
+        /// When given, only the login with this id is cancelled (so an
+        /// interrupted client never cancels a newer login of another).
+        #[serde(default)]
+        login_id: Option<String>,
+    },
 }
 
 /// How an interactive login reaches the user.
@@ -219,6 +233,13 @@ pub enum Response {
         profile: String,
         /// Where it went, for the user (e.g. "keyring (Secret Service)").
         store: String,
+    },
+    /// Answers [`Request::LoginCancel`].
+    LoginCancelled {
+        /// The profile.
+        profile: String,
+        /// Whether a pending login was cancelled (false: none was pending).
+        cancelled: bool,
     },
 }
 

@@ -77,6 +77,11 @@ Examples:
   wrs-token login plm --device        # a code to type on another device
   wrs-token login plm --paste         # paste the URL the browser landed on
   wrs-token login plm --refresh-token-stdin < old-refresh-token.txt
+  wrs-token login plm --cancel        # end a pending login started elsewhere
+
+Ctrl-C (or a closed terminal) cancels the pending login at the daemon too.
+Over SSH, --no-browser prints the `ssh -L` line that lets your own browser
+reach this machine's loopback redirect; --device needs no forwarding.
 
 $BROWSER is a ':'-separated list of commands tried in order; '%s' in a
 command is replaced by the URL, else the URL is added as the last argument.
@@ -289,7 +294,7 @@ impl ProfileChoice {
 
 /// `wrs-token login`.
 #[derive(Debug, Clone, Args)]
-#[command(group(ArgGroup::new("method").args(["no_browser", "device", "paste", "refresh_token_stdin"])))]
+#[command(group(ArgGroup::new("method").args(["no_browser", "device", "paste", "refresh_token_stdin", "cancel"])))]
 pub struct LoginArgs {
     /// Which profile.
     #[command(flatten)]
@@ -309,9 +314,15 @@ pub struct LoginArgs {
     pub paste: bool,
 
     /// Do not log in: import an existing refresh token read from stdin
-    /// (migrating from another tool).
+    /// (migrating from another tool). The server must accept it first: a
+    /// rejected token leaves the current session as it is.
     #[arg(long)]
     pub refresh_token_stdin: bool,
+
+    /// Do not log in: cancel the profile's pending login (one started
+    /// elsewhere, or left behind); its loopback port closes at once.
+    #[arg(long)]
+    pub cancel: bool,
 
     /// Give up after this many seconds.
     #[arg(

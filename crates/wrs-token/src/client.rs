@@ -73,6 +73,16 @@ pub enum ClientError {
         /// The socket that did not answer.
         socket: PathBuf,
     },
+    /// Nothing answers on an explicitly given socket that is not this
+    /// machine's default, and a socket file is there: someone else's
+    /// endpoint (an `ssh -R` forward whose connection is gone), which the
+    /// client never replaces with a daemon of its own (see
+    /// [`autostart::may_start_at`]).
+    #[error("nothing answers on {} (given by --socket or {}), and it is not this machine's own daemon socket", socket.display(), wrs_sys::env::SOCKET)]
+    Unserved {
+        /// The socket that did not answer.
+        socket: PathBuf,
+    },
     /// Connecting failed for another reason than "nobody listens".
     #[error("cannot connect to the daemon at {}: {source}", socket.display())]
     Connect {
@@ -240,6 +250,8 @@ fn nobody_listens(e: &io::Error) -> bool {
 pub struct Client {
     endpoint: Endpoint,
     autostart: bool,
+    /// The socket was given explicitly and is not this machine's default.
+    elsewhere: bool,
 }
 
 impl Client {
@@ -248,7 +260,17 @@ impl Client {
         Client {
             endpoint,
             autostart: true,
+            elsewhere: false,
         }
+    }
+
+    /// Marks the endpoint as given explicitly (`--socket`,
+    /// `WRS_TOKEN_SOCKET`) at another path than this machine's default:
+    /// a socket found there unanswered is never replaced (see
+    /// [`autostart::may_start_at`]).
+    pub fn with_socket_elsewhere(mut self, elsewhere: bool) -> Self {
+        self.elsewhere = elsewhere;
+        self
     }
 
     /// Allows or forbids starting the daemon.
@@ -270,6 +292,11 @@ impl Client {
         }
         if !self.autostart {
             return Err(ClientError::NotRunning {
+                socket: self.endpoint.socket.clone(),
+            });
+        }
+        if !autostart::may_start_at(&self.endpoint, self.elsewhere) {
+            return Err(ClientError::Unserved {
                 socket: self.endpoint.socket.clone(),
             });
         }
@@ -409,6 +436,7 @@ fn response_name(response: &Response) -> &'static str {
         Response::Reloaded { .. } => "reloaded",
         Response::ShuttingDown {} => "shutting-down",
         Response::SecretStored { .. } => "secret-stored",
+        Response::LoginCancelled { .. } => "login-cancelled",
     }
 }
 

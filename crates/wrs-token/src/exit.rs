@@ -180,6 +180,13 @@ impl From<ClientError> for Failure {
                  (drop --no-autostart / {})",
                 env::NO_AUTOSTART
             )),
+            ClientError::Unserved { socket } => unreachable(&format!(
+                "a socket forwarded with `ssh -R` whose connection is gone? connect again; \
+                 to use this machine's own daemon, unset {}; if it is a daemon of yours that \
+                 stopped, start it: `wrs-tokend --socket {}`",
+                env::SOCKET,
+                socket.display()
+            )),
             ClientError::Connect { .. } => {
                 unreachable("check the socket's owner and permissions, or set --socket")
             }
@@ -366,6 +373,9 @@ mod tests {
                 timeout: std::time::Duration::from_secs(30),
             },
             ClientError::NoAnswer,
+            ClientError::Unserved {
+                socket: "/home/u/.wrs-token/agent.sock".into(),
+            },
             ClientError::Wire(wrs_proto::WireError::Truncated),
             ClientError::Start(StartError::NotFound {
                 program: "wrs-tokend".into(),

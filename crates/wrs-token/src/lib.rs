@@ -29,7 +29,7 @@
 //! | `print [-p NAME] [--min-ttl SECS] [--header \| --json] [--no-newline]` | a valid access token on stdout |
 //! | `header [-p NAME]` | `Authorization: Bearer …` |
 //! | `status [--json]` | the daemon and every profile's session (never starts the daemon) |
-//! | `login [NAME] [--no-browser \| --device \| --paste \| --refresh-token-stdin] [--timeout SECS]` | log a profile in; honours `$BROWSER` |
+//! | `login [NAME] [--no-browser \| --device \| --paste \| --refresh-token-stdin \| --cancel] [--timeout SECS]` | log a profile in (Ctrl-C cancels it at the daemon); honours `$BROWSER` |
 //! | `logout [NAME] [--no-revoke]` | revoke and forget a profile's tokens |
 //! | `profile add NAME …` | add a profile to the config file; its client secret goes to the daemon |
 //! | `profile list [--json]` / `show [NAME]` | the config file's profiles (no daemon needed) |
@@ -110,7 +110,17 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
         _ => {}
     }
     let endpoint = endpoint(cli.global.socket.as_deref())?;
-    let client = Client::new(endpoint).with_autostart(!cli.global.no_autostart);
+    let elsewhere = cli
+        .global
+        .socket
+        .as_deref()
+        .filter(|p| !p.as_os_str().is_empty())
+        .is_some_and(|_| {
+            client::autostart::is_elsewhere(&endpoint.socket, |k| std::env::var_os(k))
+        });
+    let client = Client::new(endpoint)
+        .with_autostart(!cli.global.no_autostart)
+        .with_socket_elsewhere(elsewhere);
     match &cli.command {
         Command::Print(args) => cmd::print::run(&client, args),
         Command::Header(args) => cmd::print::run_header(&client, args),

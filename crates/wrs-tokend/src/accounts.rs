@@ -39,6 +39,14 @@ pub trait Accounts: Send + Sync + 'static {
         redirected_url: &'a Secret,
     ) -> BoxFuture<'a, Response>;
 
+    /// `LoginCancel`: ends `profile`'s pending login (only the one with
+    /// `login_id`, when given) at once.
+    fn login_cancel<'a>(
+        &'a self,
+        profile: Option<&'a str>,
+        login_id: Option<&'a str>,
+    ) -> BoxFuture<'a, Response>;
+
     /// `Logout`: forgets `profile`'s tokens, revoking the refresh token
     /// first when `revoke`.
     fn logout<'a>(&'a self, profile: Option<&'a str>, revoke: bool) -> BoxFuture<'a, Response>;
@@ -93,6 +101,14 @@ impl Accounts for NoAccounts {
 
     fn login_paste<'a>(&'a self, _: &'a str, _: &'a Secret) -> BoxFuture<'a, Response> {
         NoAccounts::answer("paste-mode login")
+    }
+
+    fn login_cancel<'a>(
+        &'a self,
+        _: Option<&'a str>,
+        _: Option<&'a str>,
+    ) -> BoxFuture<'a, Response> {
+        NoAccounts::answer("cancelling a login")
     }
 
     fn logout<'a>(&'a self, _: Option<&'a str>, _: bool) -> BoxFuture<'a, Response> {

@@ -148,6 +148,11 @@ async fn handle_accounts(accounts: &dyn Accounts, request: Request) -> Response 
             client_secret,
         } => accounts.set_client_secret(&profile, &client_secret).await,
         Request::ForgetProfile { profile, revoke } => accounts.forget(&profile, revoke).await,
+        Request::LoginCancel { profile, login_id } => {
+            accounts
+                .login_cancel(profile.as_deref(), login_id.as_deref())
+                .await
+        }
         Request::GetToken { .. }
         | Request::Status {}
         | Request::Invalidate { .. }

@@ -39,7 +39,7 @@ use crate::clock::unix_secs;
 use crate::oauth_source::{OAuthSource, oauth_error};
 
 use crate::session::Sessions;
-use crate::source::SourceError;
+use crate::source::{RETRIES_BY_ITSELF, SourceError};
 
 /// How long a login may take from begin to finish.
 pub const LOGIN_TTL: Duration = Duration::from_secs(600);
@@ -106,10 +106,13 @@ impl Login {
         });
     }
 
-    fn abort(&self) {
-        if let Some(task) = lock(&self.task).take() {
+    /// Aborts the login's task; returns it, to wait for its end.
+    fn abort(&self) -> Option<AbortHandle> {
+        let task = lock(&self.task).take();
+        if let Some(task) = &task {
             task.abort();
         }
+        task
     }
 }
 
@@ -147,10 +150,17 @@ impl Logins {
         method: LoginMethod,
     ) -> Result<Response, ErrorResponse> {
         let name = self.sessions.resolve(profile)?;
-        let settings = self.source.profile(&name).map_err(|e| e.to_response())?;
+        let settings = self
+            .source
+            .profile(&name)
+            .map_err(|e| login_response(&name, e))?;
         if settings.grant == Grant::ClientCredentials {
             // No user involved: getting a token is the whole login.
-            let token = self.sessions.refresh(Some(&name)).await?;
+            let token = self
+                .sessions
+                .refresh(Some(&name))
+                .await
+                .map_err(|e| not_retried(&name, e))?;
             return Ok(Response::LoginFinished {
                 profile: name,
                 expires_at: token.expires_at,
@@ -161,7 +171,7 @@ impl Logins {
             .source
             .client(&name)
             .await
-            .map_err(|e| e.to_response())?;
+            .map_err(|e| login_response(&name, e))?;
         let device = method == LoginMethod::Device || settings.grant == Grant::Device;
         if device {
             return self.begin_device(name, client, &settings.scopes).await;
@@ -183,7 +193,7 @@ impl Logins {
                 tracing::info!(profile = %name, "no loopback listener ({e}); paste only");
                 None
             }
-            Some(Err(e)) => return Err(oauth_error(&name, e).to_response()),
+            Some(Err(e)) => return Err(login_response(&name, oauth_error(&name, e))),
         };
         let redirect_uri = match (&listener, paste_uri) {
             (Some(listener), _) => listener.redirect_uri().to_owned(),
@@ -207,7 +217,7 @@ impl Logins {
         }
         let pending = client
             .authorize(&request)
-            .map_err(|e| oauth_error(&name, e).to_response())?;
+            .map_err(|e| login_response(&name, oauth_error(&name, e)))?;
         let url = pending.url().to_string();
         let login = self.register(&name, Some((client.clone(), pending.clone())));
         let flow = {
@@ -222,7 +232,12 @@ impl Logins {
                 let code = listener.wait(&pending, &login.profile, LOGIN_TTL).await;
                 let code = match code {
                     Ok(code) => code,
-                    Err(e) => return Err(login_error(&login.profile, e).to_response()),
+                    Err(e) => {
+                        return Err(login_response(
+                            &login.profile,
+                            login_error(&login.profile, e),
+                        ));
+                    }
                 };
                 if !login.claimed.swap(true, Ordering::SeqCst) {
                     exchange(&source, &sessions, &login.profile, &client, &pending, &code).await
@@ -254,7 +269,7 @@ impl Logins {
         let device = client
             .begin_device(scopes, None)
             .await
-            .map_err(|e| oauth_error(&name, e).to_response())?;
+            .map_err(|e| login_response(&name, oauth_error(&name, e)))?;
         let login = self.register(&name, None);
         let flow = {
             let source = self.source.clone();
@@ -265,7 +280,7 @@ impl Logins {
                 let response = client
                     .poll_device(&device)
                     .await
-                    .map_err(|e| oauth_error(&profile, e).to_response())?;
+                    .map_err(|e| login_response(&profile, oauth_error(&profile, e)))?;
                 let sent = sent_on_clock(&source, &response);
                 accept(&source, &sessions, &profile, &response, sent).await
             }
@@ -330,13 +345,18 @@ impl Logins {
             Ok(code) => code,
             Err(e @ OAuthError::Authorization { .. }) => {
                 // The server's own answer (e.g. access_denied) ends the login.
-                let err = login_error(&login.profile, e).to_response();
+                let err = login_response(&login.profile, login_error(&login.profile, e));
                 login.abort();
                 login.finish(Err(err.clone()));
                 return Response::Error(err);
             }
             // A typo or a stale tab's URL: say so, keep the login open.
-            Err(e) => return Response::Error(login_error(&login.profile, e).to_response()),
+            Err(e) => {
+                return Response::Error(login_response(
+                    &login.profile,
+                    login_error(&login.profile, e),
+                ));
+            }
         };
         if login.claimed.swap(true, Ordering::SeqCst) {
             // The loopback listener got the code first.
@@ -364,18 +384,48 @@ impl Logins {
 
     /// Cancels `profile`'s pending logins (logout, reload).
     pub fn cancel_profile(&self, profile: &str) {
+        self.cancel_now(profile, None);
+    }
+
+    /// Cancels `profile`'s pending login (`LoginCancel`; only the one with
+    /// `login_id` when given) and returns once its task has ended, so its
+    /// loopback port is closed when the client hears back. The login
+    /// leaves the table, so a new login for the profile may start at once;
+    /// a client still waiting on it hears "cancelled". Returns whether a
+    /// pending login was cancelled.
+    pub async fn cancel(&self, profile: &str, login_id: Option<&str>) -> bool {
+        let (cancelled, tasks) = self.cancel_now(profile, login_id);
+        for task in tasks {
+            // An aborted task ends at its next await; bounded anyway, so a
+            // task stuck in a blocking call cannot hold the answer.
+            let deadline = Instant::now() + Duration::from_secs(2);
+            while !task.is_finished() && Instant::now() < deadline {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        }
+        cancelled
+    }
+
+    fn cancel_now(&self, profile: &str, login_id: Option<&str>) -> (bool, Vec<AbortHandle>) {
+        let mut cancelled = false;
+        let mut tasks = Vec::new();
         let mut map = lock(&self.logins);
-        map.retain(|_, login| {
-            if login.profile != profile {
+        map.retain(|id, login| {
+            if login.profile != profile || login_id.is_some_and(|wanted| wanted != id) {
                 return true;
             }
-            login.abort();
+            tasks.extend(login.abort());
+            cancelled |= !login.is_finished();
             login.finish(Err(ErrorResponse::new(
                 ErrorKind::LoginFailed,
                 format!("the login for {profile} was cancelled"),
             )));
             false
         });
+        if cancelled {
+            tracing::info!(profile = %profile, "pending login cancelled");
+        }
+        (cancelled, tasks)
     }
 
     /// Refuses a second login for `profile` while one is alive; replaces an
@@ -393,9 +443,9 @@ impl Logins {
                     ErrorKind::Busy,
                     format!("a login for {profile} is already in progress"),
                 )
-                .with_hint(
-                    "finish it in the browser, or wait 15 s after its client stopped and try again",
-                ));
+                .with_hint(format!(
+                    "finish it in the browser, or cancel it: `wrs-token login --cancel {profile}`"
+                )));
             }
             abandoned.push(id.clone());
         }
@@ -478,7 +528,7 @@ async fn exchange(
     let response = client
         .exchange_code(pending, code)
         .await
-        .map_err(|e| oauth_error(profile, e).to_response())?;
+        .map_err(|e| login_response(profile, oauth_error(profile, e)))?;
     accept(source, sessions, profile, &response, sent).await
 }
 
@@ -493,7 +543,7 @@ async fn accept(
     let token = source
         .accept_login(profile, response, sent)
         .await
-        .map_err(|e| e.to_response())?;
+        .map_err(|e| login_response(profile, e))?;
     let expires_at = unix_secs(token.expires_at);
     sessions.seed(profile, token, sent);
     Ok(expires_at)
@@ -513,6 +563,25 @@ fn login_error(profile: &str, e: OAuthError) -> SourceError {
     match e {
         OAuthError::IssuerMismatch { .. } => SourceError::LoginFailed(e.to_string()),
         other => oauth_error(profile, other),
+    }
+}
+
+/// The wire error for a failed login. A login is never retried by the
+/// daemon, so a transient failure says to start it again rather than the
+/// renewal's "the daemon retries by itself".
+fn login_response(profile: &str, e: SourceError) -> ErrorResponse {
+    not_retried(profile, e.to_response())
+}
+
+/// `err` with the renewal's retry hint replaced by the login's.
+fn not_retried(profile: &str, err: ErrorResponse) -> ErrorResponse {
+    if err.hint.as_deref() == Some(RETRIES_BY_ITSELF) {
+        err.with_hint(format!(
+            "the login did not finish: run `wrs-token login {profile}` again in a moment \
+             (`wrs-token doctor {profile}` checks the server)"
+        ))
+    } else {
+        err
     }
 }
 

@@ -43,6 +43,29 @@ use crate::profiles::Profiles;
 use crate::source::{IssuedToken, ProfileInfo, SourceError, TokenSource};
 use crate::stores::Stores;
 
+/// Why an imported refresh token was not taken, and whether a previous
+/// login is still in place (it always is, when there was one).
+#[derive(Debug, Clone)]
+pub struct ImportRejected {
+    /// What the server (or the store) said.
+    pub error: SourceError,
+    /// A refresh token from before is still stored and used.
+    pub kept: bool,
+    /// There was none, the server could not be asked (a transient
+    /// failure), and the imported token is stored for when it can.
+    pub stored: bool,
+}
+
+impl ImportRejected {
+    fn nothing_stored(error: SourceError) -> Self {
+        ImportRejected {
+            error,
+            kept: false,
+            stored: false,
+        }
+    }
+}
+
 /// Tokens from the profiles' authorization servers.
 pub struct OAuthSource {
     profiles: Arc<Profiles>,
@@ -363,22 +386,67 @@ impl OAuthSource {
         Ok(issued(response, sent))
     }
 
-    /// Stores an existing refresh token for `name` (import from another
-    /// tool); the caller validates it with a refresh.
+    /// Imports an existing refresh token for `name` (from another tool):
+    /// refreshes with it first and stores it (or the rotated one the server
+    /// sent back) only when the server accepted it, so a rejected import
+    /// never replaces a working login. Returns the access token and when
+    /// its request was sent.
     pub async fn import_refresh_token(
         &self,
         name: &str,
         token: &Secret,
-    ) -> Result<(), SourceError> {
-        let rt = self.runtime(name)?;
+    ) -> Result<(IssuedToken, SystemTime), ImportRejected> {
+        let rt = self.runtime(name).map_err(ImportRejected::nothing_stored)?;
+        // Held across the check, as a renewal holds it: no rotation of the
+        // current token can interleave with the swap.
         let mut slot = rt.refresh.lock().await;
-        self.write_bound(&rt, SecretKind::RefreshToken, token)
-            .await?;
-        slot.token = Some(token.clone());
+        let attempt = async {
+            let client = self.client_for(&rt).await?;
+            let sent = self.clock.now();
+            let response = client
+                .refresh(token, &[], None)
+                .await
+                .map_err(|e| oauth_error(name, e))?;
+            Ok::<_, SourceError>((response, sent))
+        };
+        let (response, sent) = match attempt.await {
+            Ok(done) => done,
+            Err(error) => {
+                // Says whether there was something to keep; a store that
+                // cannot be read counts as nothing.
+                let previous = self.load_refresh_token(&rt, &mut slot).await;
+                let kept = matches!(previous, Ok(Some(_)));
+                // Not refused, only not checked (TLS, network, 5xx), and
+                // nothing to lose: kept for when the server answers, so
+                // fixing the connection needs no second import.
+                let stored = !kept
+                    && error.is_transient()
+                    && self
+                        .write_bound(&rt, SecretKind::RefreshToken, token)
+                        .await
+                        .is_ok();
+                if stored {
+                    slot.token = Some(token.clone());
+                    slot.loaded = true;
+                    slot.legacy = false;
+                }
+                tracing::info!(profile = %name, kept, stored, "imported refresh token not accepted: {error}");
+                return Err(ImportRejected {
+                    error,
+                    kept,
+                    stored,
+                });
+            }
+        };
+        let keep = response.refresh_token.as_ref().unwrap_or(token);
+        self.write_bound(&rt, SecretKind::RefreshToken, keep)
+            .await
+            .map_err(|e| ImportRejected::nothing_stored(e.after_request()))?;
+        slot.token = Some(keep.clone());
         slot.loaded = true;
         slot.legacy = false;
         tracing::info!(profile = %name, "refresh token imported");
-        Ok(())
+        Ok((issued(&response, sent), sent))
     }
 
     /// Logs `name` out: revokes its refresh token at the server once (when
@@ -504,6 +572,13 @@ pub fn oauth_error(profile: &str, e: OAuthError) -> SourceError {
             "profile {profile}: the authorization server rejected the client ({e}); \
              check client_id, auth and the stored client secret"
         ));
+    }
+    if let OAuthError::Tls { problem, message } = e {
+        return SourceError::Tls {
+            profile: profile.to_owned(),
+            problem,
+            message,
+        };
     }
     if e.is_transient() {
         return SourceError::Transient {

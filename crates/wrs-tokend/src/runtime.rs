@@ -17,10 +17,10 @@ use crate::accounts::Accounts;
 use crate::clock::Clock;
 use crate::future::BoxFuture;
 use crate::login::Logins;
-use crate::oauth_source::OAuthSource;
+use crate::oauth_source::{ImportRejected, OAuthSource};
 use crate::profiles::Profiles;
 use crate::session::Sessions;
-use crate::source::{SourceError, TokenSource};
+use crate::source::{RETRIES_BY_ITSELF, SourceError, TokenSource};
 use crate::stores::Stores;
 
 /// Everything behind the real (OAuth) token source.
@@ -96,6 +96,19 @@ impl Runtime {
         self.logins.paste(login_id, redirected_url).await
     }
 
+    /// `LoginCancel`.
+    pub async fn login_cancel(&self, profile: Option<&str>, login_id: Option<&str>) -> Response {
+        let name = match self.sessions.resolve(profile) {
+            Ok(name) => name,
+            Err(e) => return Response::Error(e),
+        };
+        let cancelled = self.logins.cancel(&name, login_id).await;
+        Response::LoginCancelled {
+            profile: name,
+            cancelled,
+        }
+    }
+
     /// `Logout`: revoke once (if asked and possible), delete, clear.
     pub async fn logout(&self, profile: Option<&str>, revoke: bool) -> Response {
         let name = match self.sessions.resolve(profile) {
@@ -115,7 +128,8 @@ impl Runtime {
         }
     }
 
-    /// `ImportRefreshToken`: store it, then refresh at once to validate it.
+    /// `ImportRefreshToken`: refresh with it, and only if the server takes
+    /// it store it and seed the session; a rejected token changes nothing.
     pub async fn import(&self, profile: Option<&str>, refresh_token: &Secret) -> Response {
         let name = match self.sessions.resolve(profile) {
             Ok(name) => name,
@@ -140,17 +154,27 @@ impl Runtime {
                 "the refresh token is empty",
             ));
         }
-        self.logins.cancel_profile(&name);
-        if let Err(e) = self.source.import_refresh_token(&name, refresh_token).await {
-            return Response::Error(e.to_response());
-        }
-        self.sessions.clear(&name);
-        match self.sessions.refresh(Some(&name)).await {
-            Ok(token) => Response::LoginFinished {
-                profile: name,
-                expires_at: token.expires_at,
-            },
-            Err(e) => Response::Error(e),
+        match self.source.import_refresh_token(&name, refresh_token).await {
+            Ok((token, sent)) => {
+                // Only now that the server took it: a pending login for
+                // the profile would replace what was just imported.
+                self.logins.cancel_profile(&name);
+                let expires_at = crate::clock::unix_secs(token.expires_at);
+                self.sessions.seed(&name, token, sent);
+                Response::LoginFinished {
+                    profile: name,
+                    expires_at,
+                }
+            }
+            Err(rejected) => {
+                if rejected.stored {
+                    // The unchecked token is the profile's login now: the
+                    // next request tries it, not a stale "login required".
+                    self.logins.cancel_profile(&name);
+                    self.sessions.clear(&name);
+                }
+                Response::Error(import_rejected(&name, &rejected))
+            }
         }
     }
 
@@ -215,6 +239,57 @@ impl Runtime {
     }
 }
 
+/// The error for an import the server (or the store) did not take: says
+/// that the previous session is untouched, or that there was none.
+fn import_rejected(profile: &str, rejected: &ImportRejected) -> ErrorResponse {
+    let outcome = if rejected.kept {
+        "your previous session is kept"
+    } else if rejected.stored {
+        "it is stored and used as soon as the server answers"
+    } else {
+        "nothing was stored"
+    };
+    let retry = format!(
+        "check the token and run the import again: `wrs-token login {profile} --refresh-token-stdin`"
+    );
+    match &rejected.error {
+        // The server refused this token (invalid_grant and the like).
+        SourceError::LoginRequired { reason, .. } => ErrorResponse::new(
+            ErrorKind::AuthorizationServer,
+            format!(
+                "the imported refresh token was rejected: invalid_grant{}; {outcome}",
+                reason.as_deref().map(|r| format!(" ({r})")).unwrap_or_default()
+            ),
+        )
+        .with_oauth_error("invalid_grant")
+        .with_hint(format!(
+            "it must be a current refresh token issued to this profile's client at its server; {retry}"
+        )),
+        SourceError::AuthorizationServer { code, .. } => ErrorResponse::new(
+            ErrorKind::AuthorizationServer,
+            format!("the imported refresh token was rejected: {}; {outcome}", rejected.error),
+        )
+        .with_oauth_error(code.clone())
+        .with_hint(retry),
+        other => {
+            let mut err = other.to_response();
+            err.message = format!(
+                "the imported refresh token could not be checked: {}; {outcome}",
+                err.message
+            );
+            let generic = err.hint.is_none() || err.hint.as_deref() == Some(RETRIES_BY_ITSELF);
+            if generic && rejected.stored {
+                err.hint = Some(format!(
+                    "the next request for a token tries it again (`wrs-token print -p {profile}`)"
+                ));
+            } else if generic {
+                err.hint = Some(retry);
+            }
+            err
+        }
+    }
+}
+
 /// The runtime answers the requests that change logins and secrets; its
 /// inherent methods hold the logic, this only boxes their futures.
 impl Accounts for Runtime {
@@ -236,6 +311,14 @@ impl Accounts for Runtime {
         redirected_url: &'a Secret,
     ) -> BoxFuture<'a, Response> {
         Box::pin(Runtime::login_paste(self, login_id, redirected_url))
+    }
+
+    fn login_cancel<'a>(
+        &'a self,
+        profile: Option<&'a str>,
+        login_id: Option<&'a str>,
+    ) -> BoxFuture<'a, Response> {
+        Box::pin(Runtime::login_cancel(self, profile, login_id))
     }
 
     fn logout<'a>(&'a self, profile: Option<&'a str>, revoke: bool) -> BoxFuture<'a, Response> {

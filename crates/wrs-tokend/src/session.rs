@@ -327,7 +327,10 @@ impl SessionInner {
             secs(wait)
         );
         response.hint = Some(match response.hint.take() {
-            Some(hint) if !error.is_transient() => format!("{hint}; {when}"),
+            // A TLS failure's hint is its fix; waiting is not.
+            Some(hint) if !error.is_transient() || matches!(error, SourceError::Tls { .. }) => {
+                format!("{hint}; {when}")
+            }
             _ => format!("{when}; `wrs-token status` shows progress"),
         });
         response

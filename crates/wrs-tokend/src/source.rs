@@ -10,6 +10,7 @@
 
 use std::time::{Duration, SystemTime};
 
+use wrs_oauth::NetworkProblem;
 use wrs_proto::{ErrorKind, ErrorResponse, Secret};
 
 use crate::future::BoxFuture;
@@ -92,6 +93,18 @@ pub enum SourceError {
     /// the issuer does not match.
     #[error("configuration error: {0}")]
     ServerConfig(String),
+    /// TLS refused the authorization server (an untrusted, expired or
+    /// wrong-name certificate). Retried like a network error, but the hint
+    /// names the fix, since waiting rarely is one.
+    #[error("cannot reach the server of profile {profile}: {message}")]
+    Tls {
+        /// The profile whose server it is.
+        profile: String,
+        /// Which TLS failure.
+        problem: NetworkProblem,
+        /// What happened, in plain words.
+        message: String,
+    },
     /// The authority is unreachable, overloaded or answered garbage, in a
     /// way a later retry may fix (5xx, timeouts, `temporarily_unavailable`).
     #[error("{message}")]
@@ -155,8 +168,13 @@ impl SourceError {
             }
             SourceError::ConfigFile(_) => ErrorResponse::new(ErrorKind::Config, message)
                 .with_hint("fix the file, then run `wrs-token daemon reload`"),
-            SourceError::Transient { .. } => ErrorResponse::new(ErrorKind::Network, message)
-                .with_hint("the daemon retries by itself; `wrs-token status` shows when"),
+            SourceError::Tls {
+                profile, problem, ..
+            } => ErrorResponse::new(ErrorKind::Network, message)
+                .with_hint(tls_hint(profile, *problem)),
+            SourceError::Transient { .. } => {
+                ErrorResponse::new(ErrorKind::Network, message).with_hint(RETRIES_BY_ITSELF)
+            }
             SourceError::Store { hint, .. } => {
                 let err = ErrorResponse::new(ErrorKind::Store, message);
                 match hint {
@@ -178,7 +196,10 @@ impl SourceError {
     pub fn is_transient(&self) -> bool {
         matches!(
             self,
-            SourceError::Network(_) | SourceError::Transient { .. } | SourceError::UnusableToken(_)
+            SourceError::Network(_)
+                | SourceError::Tls { .. }
+                | SourceError::Transient { .. }
+                | SourceError::UnusableToken(_)
         )
     }
 
@@ -190,6 +211,7 @@ impl SourceError {
         match self {
             SourceError::AuthorizationServer { .. }
             | SourceError::Network(_)
+            | SourceError::Tls { .. }
             | SourceError::Transient { .. }
             | SourceError::UnusableToken(_)
             | SourceError::ServerConfig(_)
@@ -221,6 +243,31 @@ impl SourceError {
             SourceError::Transient { retry_after, .. } => *retry_after,
             _ => None,
         }
+    }
+}
+
+/// The hint of a transient failure of a token request: the renewal
+/// scheduler tries again. Never given for a login, which nothing retries.
+pub const RETRIES_BY_ITSELF: &str = "the daemon retries by itself; `wrs-token status` shows when";
+
+/// The fix for a TLS failure, with the exact command where there is one.
+pub fn tls_hint(profile: &str, problem: NetworkProblem) -> String {
+    match problem {
+        NetworkProblem::CertificateExpired => format!(
+            "check this machine's clock; if it is right, the server's certificate has expired: \
+             tell the server's administrators (`wrs-token doctor {profile}` shows the details)"
+        ),
+        NetworkProblem::CertificateNameMismatch => format!(
+            "the certificate is for another host: check the profile's issuer URL \
+             (`wrs-token profile set {profile} issuer URL`; `wrs-token doctor {profile}` shows the details)"
+        ),
+        // Untrusted (an internal CA, a self-signed certificate) and any
+        // other rejection: trusting the site's CA is the fix.
+        _ => format!(
+            "trust the CA that issued the server's certificate: \
+             `wrs-token profile set {profile} ca_file PATH` (PATH: its PEM bundle, from your administrators; \
+             `wrs-token doctor {profile}` checks it)"
+        ),
     }
 }
 
@@ -272,5 +319,21 @@ mod tests {
         .to_response();
         assert_eq!(err.kind, ErrorKind::LoginRequired);
         assert_eq!(err.hint.as_deref(), Some("run `wrs-token login plm`"));
+    }
+
+    #[test]
+    fn an_untrusted_certificate_names_the_ca_file_command_not_a_retry() {
+        let err = SourceError::Tls {
+            profile: "plm".into(),
+            problem: NetworkProblem::UntrustedCertificate,
+            message: "TLS: certificate not trusted (unknown issuer)".into(),
+        };
+        assert!(err.is_transient(), "renewal keeps trying");
+        let hint = err.to_response().hint.unwrap();
+        assert!(
+            hint.contains("wrs-token profile set plm ca_file PATH"),
+            "{hint}"
+        );
+        assert!(!hint.contains("retries by itself"), "{hint}");
     }
 }

@@ -386,9 +386,27 @@ async fn import_validates_the_refresh_token_at_once() {
         })
         .await
     {
-        Response::Error(e) => assert_eq!(e.kind, ErrorKind::LoginRequired),
+        Response::Error(e) => {
+            // Refused, but nothing working was thrown away: not "login
+            // required", and the message says the session is kept.
+            assert_eq!(e.kind, ErrorKind::AuthorizationServer);
+            assert_eq!(e.oauth_error.as_deref(), Some("invalid_grant"));
+            assert!(
+                e.message.contains("your previous session is kept"),
+                "{}",
+                e.message
+            );
+        }
         other => panic!("{other:?}"),
     }
+    // The stored refresh token is still the working one.
+    env.call(Request::Invalidate {
+        profile: Some("plm".into()),
+        token: None,
+    })
+    .await;
+    assert!(env.token("plm").await.is_ok());
+    assert_eq!(env.mock.counters().token_refresh, 3);
 }
 
 #[tokio::test]

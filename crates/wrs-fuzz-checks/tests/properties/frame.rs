@@ -84,6 +84,8 @@ fn request() -> impl Strategy<Value = Request> {
         }),
         (text(), any::<bool>())
             .prop_map(|(profile, revoke)| Request::ForgetProfile { profile, revoke }),
+        (name(), option::of(text()))
+            .prop_map(|(profile, login_id)| Request::LoginCancel { profile, login_id }),
     ]
 }
 
@@ -225,6 +227,8 @@ fn response() -> impl Strategy<Value = Response> {
         any::<u32>().prop_map(|profiles| Response::Reloaded { profiles }),
         Just(Response::ShuttingDown {}),
         (text(), text()).prop_map(|(profile, store)| Response::SecretStored { profile, store }),
+        (text(), any::<bool>())
+            .prop_map(|(profile, cancelled)| Response::LoginCancelled { profile, cancelled }),
     ]
 }
 

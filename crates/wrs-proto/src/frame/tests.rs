@@ -43,6 +43,14 @@ fn sample_requests() -> Vec<Request> {
             profile: None,
             refresh_token: Secret::new("rt"),
         },
+        Request::LoginCancel {
+            profile: Some("plm".into()),
+            login_id: Some("l1".into()),
+        },
+        Request::LoginCancel {
+            profile: None,
+            login_id: None,
+        },
     ]
 }
 
@@ -73,6 +81,10 @@ fn sample_responses() -> Vec<Response> {
         Response::SecretStored {
             profile: "plm".into(),
             store: "memory".into(),
+        },
+        Response::LoginCancelled {
+            profile: "plm".into(),
+            cancelled: true,
         },
     ]
 }

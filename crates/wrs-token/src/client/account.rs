@@ -102,6 +102,19 @@ impl Client {
         logged_in("login-paste", self.request(request, NETWORK_TIMEOUT)?)
     }
 
+    /// Cancels `profile`'s pending login (only the one with `login_id`,
+    /// when given); returns the profile and whether one was pending.
+    pub fn login_cancel(
+        &self,
+        profile: Option<String>,
+        login_id: Option<String>,
+    ) -> Result<(String, bool), ClientError> {
+        match self.request(Request::LoginCancel { profile, login_id }, STORE_TIMEOUT)? {
+            Response::LoginCancelled { profile, cancelled } => Ok((profile, cancelled)),
+            other => Err(unexpected("login-cancel", &other)),
+        }
+    }
+
     /// Hands the daemon an existing refresh token for `profile`.
     pub fn import_refresh_token(
         &self,

@@ -13,6 +13,14 @@
 //!
 //! The launcher is found through `WRS_TOKEND`, then beside our own
 //! executable, then on `PATH`.
+//!
+//! Where a daemon is started ([`may_start_at`]): always at this machine's
+//! default socket; at a socket given explicitly elsewhere (`--socket`,
+//! `WRS_TOKEN_SOCKET`) only while nothing is at that path. A socket file
+//! there that nobody answers on is someone else's endpoint, typically a
+//! daemon forwarded from a workstation with `ssh -R` whose connection is
+//! gone: starting a local daemon there would hide the forward behind a
+//! daemon that has no login, so the client says so instead (exit 4).
 
 use std::ffi::OsString;
 use std::io::Read;
@@ -111,6 +119,21 @@ pub fn sibling_program(
         return beside;
     }
     PathBuf::from(file_name)
+}
+
+/// Whether the client may start a daemon at `endpoint`, where nobody
+/// answered: yes at the default socket (`elsewhere` false); at an explicit
+/// one elsewhere only if nothing is at its path (see the module doc).
+pub fn may_start_at(endpoint: &Endpoint, elsewhere: bool) -> bool {
+    !elsewhere || std::fs::symlink_metadata(&endpoint.socket).is_err()
+}
+
+/// Whether `socket`, given explicitly, is somewhere else than the socket
+/// this machine's environment `env` (read without the override) makes the
+/// default.
+pub fn is_elsewhere(socket: &Path, env: impl Fn(&str) -> Option<OsString>) -> bool {
+    let default = Endpoint::resolve_with(|key| if key == env::SOCKET { None } else { env(key) });
+    default.map_or(true, |default| default.socket != socket)
 }
 
 /// Starts the daemon for `endpoint` and returns once it listens (or another
@@ -235,6 +258,43 @@ impl StderrCollector {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_an_explicit_socket_elsewhere_counts_as_someone_elses() {
+        let env = |key: &str| (key == "XDG_RUNTIME_DIR").then(|| OsString::from("/run/user/1000"));
+        assert!(!is_elsewhere(
+            Path::new("/run/user/1000/wrs-token/agent.sock"),
+            env
+        ));
+        assert!(is_elsewhere(
+            Path::new("/home/u/.wrs-token/agent.sock"),
+            env
+        ));
+        // The override itself never decides what the default is.
+        let with_override = |key: &str| match key {
+            "WRS_TOKEN_SOCKET" => Some(OsString::from("/home/u/.wrs-token/agent.sock")),
+            other => env(other),
+        };
+        assert!(is_elsewhere(
+            Path::new("/home/u/.wrs-token/agent.sock"),
+            with_override
+        ));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_socket_file_elsewhere_that_nobody_answers_is_never_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let endpoint = Endpoint::at(dir.path().join("agent.sock")).unwrap();
+        assert!(may_start_at(&endpoint, true), "nothing there yet");
+        assert!(may_start_at(&endpoint, false));
+        drop(std::os::unix::net::UnixListener::bind(&endpoint.socket).unwrap());
+        assert!(!may_start_at(&endpoint, true), "a forward's leftover");
+        assert!(
+            may_start_at(&endpoint, false),
+            "the default: a crashed daemon's"
+        );
+    }
 
     #[test]
     fn env_override_wins() {

@@ -2,6 +2,14 @@
 //! do (open the browser, print a device code, read a pasted URL), then wait
 //! for the daemon to say it holds tokens. Everything for people goes to
 //! stderr; stdout stays empty.
+//!
+//! A login this client started never outlives it: Ctrl-C, SIGTERM and
+//! SIGHUP (a closed terminal) cancel it at the daemon before the client
+//! exits (see [`interrupt`]), so its loopback port closes and a new login
+//! may start at once. `--cancel` does the same for a login started
+//! elsewhere.
+
+pub mod interrupt;
 
 use std::time::{Duration, Instant};
 
@@ -31,8 +39,27 @@ pub fn run(client: &Client, args: &LoginArgs) -> Result<(), Failure> {
     if args.refresh_token_stdin {
         return import(client, profile);
     }
+    if args.cancel {
+        return cancel(client, profile);
+    }
     let method = method(args);
     let started = Instant::now();
+    // Before the login starts, so there is no moment in which an
+    // interrupt would leave it behind.
+    let pending = interrupt::cancel_on_signal(client);
+    let outcome = log_in(client, args, profile, method, started, &pending);
+    pending.unless_interrupted(outcome)
+}
+
+/// The login itself, from `LoginBegin` to the daemon's last word.
+fn log_in(
+    client: &Client,
+    args: &LoginArgs,
+    profile: Option<String>,
+    method: LoginMethod,
+    started: Instant,
+    pending: &interrupt::Pending,
+) -> Result<(), Failure> {
     let prompt = match client
         .login_begin(profile.clone(), method)
         .map_err(|e| login_failure(e, profile.as_deref()))?
@@ -40,6 +67,7 @@ pub fn run(client: &Client, args: &LoginArgs) -> Result<(), Failure> {
         LoginStart::Finished(done) => return finished(&done),
         LoginStart::Started(prompt) => prompt,
     };
+    pending.started(&prompt);
     let mut opened = present(&prompt, method);
     let done = if prompt.expects_paste {
         let url = prompt::ask_pasted(PASTE_PROMPT)?;
@@ -88,9 +116,29 @@ fn import(client: &Client, profile: Option<String>) -> Result<(), Failure> {
     Ok(())
 }
 
+/// `wrs-token login --cancel`: ends the profile's pending login.
+fn cancel(client: &Client, profile: Option<String>) -> Result<(), Failure> {
+    let (name, cancelled) = client
+        .login_cancel(profile.clone(), None)
+        .map_err(|e| Failure::from_client(e, profile.as_deref()))?;
+    if cancelled {
+        say(&format!(
+            "Cancelled the pending login for profile {name}.\n"
+        ));
+    } else {
+        say(&format!("No login for profile {name} was pending.\n"));
+    }
+    Ok(())
+}
+
 /// Shows the user what to do; opens the browser in browser mode.
 fn present(prompt: &LoginPrompt, method: LoginMethod) -> Option<browser::Opened> {
     say(&instructions(prompt, method));
+    if method == LoginMethod::NoBrowser
+        && let Some(hint) = ssh_hint(prompt, |name| std::env::var(name).ok())
+    {
+        say(&hint);
+    }
     let url = prompt.url_complete.as_deref().or(prompt.url.as_deref())?;
     if method != LoginMethod::Browser {
         return None;
@@ -141,6 +189,90 @@ pub fn instructions(prompt: &LoginPrompt, method: LoginMethod) -> String {
     }
 }
 
+/// On an SSH session (`SSH_CONNECTION` or `SSH_TTY` set), a loopback
+/// redirect lands on the user's own machine, where nothing listens: say
+/// how to get there, `--device` or the exact `ssh -L` line for the port
+/// the daemon listens on. `None` elsewhere, and for device or paste logins.
+pub fn ssh_hint(prompt: &LoginPrompt, env: impl Fn(&str) -> Option<String>) -> Option<String> {
+    let var = |name: &str| env(name).filter(|v| !v.trim().is_empty());
+    let connection = var("SSH_CONNECTION");
+    if connection.is_none() && var("SSH_TTY").is_none() {
+        return None;
+    }
+    if prompt.user_code.is_some() || prompt.expects_paste {
+        return None;
+    }
+    let (host, port) = loopback_redirect(prompt.url.as_deref()?)?;
+    // SSH_CONNECTION is "client-ip client-port server-ip server-port": the
+    // address (and port) the user reached this machine at.
+    let mut fields = connection
+        .as_deref()
+        .unwrap_or("")
+        .split_whitespace()
+        .skip(2);
+    let (server, ssh_port) = (fields.next(), fields.next());
+    let server = server.map(str::to_owned).unwrap_or_else(this_host);
+    let port_flag = match ssh_port {
+        Some(p) if p != "22" => format!("-p {p} "),
+        _ => String::new(),
+    };
+    let user = var("USER").or_else(|| var("LOGNAME"));
+    let target = match user {
+        Some(user) => format!("{user}@{server}"),
+        None => server,
+    };
+    let name = &prompt.profile;
+    Some(format!(
+        "This is an SSH session: the browser on your own machine cannot reach this machine's \
+         {host}:{port}, where the login's redirect lands. Either log in with a code instead:\n\n    \
+         wrs-token login {name} --device\n\n\
+         or, on your own machine, forward the port before opening the URL (keep it open until the \
+         login finishes):\n\n    ssh {port_flag}-L {port}:{host}:{port} {target}\n\n"
+    ))
+}
+
+/// The host and port of the loopback `redirect_uri` in an authorization URL.
+fn loopback_redirect(url: &str) -> Option<(String, u16)> {
+    let query = url.split_once('?')?.1.split('#').next()?;
+    let encoded = query
+        .split('&')
+        .find_map(|pair| pair.strip_prefix("redirect_uri="))?;
+    let redirect = percent_decode(encoded)?;
+    let authority = redirect.strip_prefix("http://")?.split('/').next()?;
+    let (host, port) = authority.rsplit_once(':')?;
+    let loopback = matches!(host, "127.0.0.1" | "localhost" | "[::1]");
+    Some((host.to_owned(), port.parse().ok()?)).filter(|_| loopback)
+}
+
+/// Decodes `%XX` escapes and `+` (form encoding); `None` for bad escapes
+/// or text that is not UTF-8.
+fn percent_decode(s: &str) -> Option<String> {
+    let mut out = Vec::with_capacity(s.len());
+    let mut bytes = s.bytes();
+    while let Some(b) = bytes.next() {
+        match b {
+            b'%' => {
+                let hex = [bytes.next()?, bytes.next()?];
+                out.push(u8::from_str_radix(std::str::from_utf8(&hex).ok()?, 16).ok()?);
+            }
+            b'+' => out.push(b' '),
+            b => out.push(b),
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+/// This machine's host name, for the `ssh -L` line when `SSH_CONNECTION`
+/// does not say which address the user came in on.
+fn this_host() -> String {
+    // Linux keeps it here; elsewhere a placeholder the user fills in.
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|name| name.trim().to_owned())
+        .filter(|name| !name.is_empty())
+        .unwrap_or_else(|| "THIS-HOST".to_owned())
+}
+
 /// Asks the daemon until the login finishes or `deadline` passes.
 fn wait(
     client: &Client,
@@ -154,6 +286,10 @@ fn wait(
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {
             progress.clear();
+            // Nobody will finish it now: free the profile and the port at
+            // once rather than when the daemon notices the silence.
+            let _ =
+                client.login_cancel(Some(prompt.profile.clone()), Some(prompt.login_id.clone()));
             return Err(timed_out(&prompt.profile, timeout_secs));
         }
         progress.tick(left);
@@ -199,7 +335,10 @@ fn login_failure(e: ClientError, profile: Option<&str>) -> Failure {
                 Exit::for_kind(ErrorKind::Busy),
                 format!("another login for {name} is in progress"),
             )
-            .with_hint("finish it in the browser where it was started, or wait until it expires")
+            .with_hint(format!(
+                "finish it in the browser where it was started, or cancel it: `wrs-token login --cancel {}`",
+                profile.unwrap_or("NAME")
+            ))
         }
         other => Failure::from_client(other, profile),
     }
@@ -293,6 +432,7 @@ mod tests {
             device: false,
             paste: false,
             refresh_token_stdin: false,
+            cancel: false,
             timeout: 300,
         }
     }
@@ -388,6 +528,57 @@ mod tests {
         assert_eq!(
             login_failure(e, Some("plm")).exit,
             Exit::AuthorizationServer
+        );
+    }
+
+    #[test]
+    fn busy_names_the_cancel_command() {
+        let e = ClientError::Daemon(wrs_proto::ErrorResponse::new(ErrorKind::Busy, "busy"));
+        let hint = login_failure(e, Some("plm")).hint.unwrap();
+        assert!(hint.contains("wrs-token login --cancel plm"), "{hint}");
+    }
+
+    fn ssh_prompt() -> LoginPrompt {
+        LoginPrompt {
+            url: Some(
+                "https://sso/as/authorization.oauth2?client_id=wrs-cli&redirect_uri=http%3A%2F%2F127.0.0.1%3A43123%2Fcallback&state=x"
+                    .into(),
+            ),
+            ..prompt()
+        }
+    }
+
+    #[test]
+    fn over_ssh_no_browser_names_device_and_the_exact_port_forward() {
+        let env = |name: &str| match name {
+            "SSH_CONNECTION" => Some("10.0.0.5 51234 10.0.0.9 2222".to_owned()),
+            "USER" => Some("alice".to_owned()),
+            _ => None,
+        };
+        let hint = ssh_hint(&ssh_prompt(), env).unwrap();
+        assert!(hint.contains("wrs-token login plm --device"), "{hint}");
+        assert!(
+            hint.contains("ssh -p 2222 -L 43123:127.0.0.1:43123 alice@10.0.0.9"),
+            "{hint}"
+        );
+        let tty_only = |name: &str| (name == "SSH_TTY").then(|| "/dev/pts/3".to_owned());
+        let hint = ssh_hint(&ssh_prompt(), tty_only).unwrap();
+        assert!(hint.contains("-L 43123:127.0.0.1:43123 "), "{hint}");
+    }
+
+    #[test]
+    fn no_ssh_hint_off_ssh_or_without_a_loopback_redirect() {
+        assert_eq!(ssh_hint(&ssh_prompt(), |_| None), None);
+        let ssh = |name: &str| (name == "SSH_TTY").then(|| "/dev/pts/3".to_owned());
+        assert_eq!(ssh_hint(&prompt(), ssh), None, "no redirect_uri");
+        let device = LoginPrompt {
+            user_code: Some("WDJB-MJHT".into()),
+            ..ssh_prompt()
+        };
+        assert_eq!(ssh_hint(&device, ssh), None);
+        assert_eq!(
+            loopback_redirect("https://sso/a?redirect_uri=https%3A%2F%2Fapp.example.com%2Fcb"),
+            None
         );
     }
 
