@@ -409,6 +409,8 @@ fn response_name(response: &Response) -> &'static str {
         Response::Reloaded { .. } => "reloaded",
         Response::ShuttingDown {} => "shutting-down",
         Response::SecretStored { .. } => "secret-stored",
+        Response::Identity(_) => "identity",
+        Response::NotLoggedIn { .. } => "not-logged-in",
     }
 }
 
