@@ -216,13 +216,12 @@ fn a_tls_failure_says_what_to_fix_and_the_fix_applies_without_a_new_login() {
     let err = stderr(&out).to_lowercase();
     assert!(err.contains("certificate") || err.contains("tls"), "{err}");
 
-    // The fix, by hand: the profile trusts the CA. A reload applies it,
-    // with no backoff left over and no new login.
+    // The fix, by hand: the profile trusts the CA. The next call applies
+    // it, with no `daemon reload`, no backoff left over and no new login.
     let config = sb.root.path().join("config/wrs-token/config.toml");
     let mut text = std::fs::read_to_string(&config).unwrap();
     text.push_str(&format!("ca_file = {:?}\n", ca.path().to_str().unwrap()));
     std::fs::write(&config, text).unwrap();
-    assert!(sb.run(&["daemon", "reload"]).status.success());
     let out = sb.run(&["print"]);
     assert!(out.status.success(), "{}", describe(&out));
     assert!(mock.token_is_active(stdout(&out).trim()));

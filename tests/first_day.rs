@@ -1,37 +1,58 @@
-//! The first day of a real user, through the real binaries against the real
-//! `wrs-mock`: a failed import or re-login never throws a working session
-//! away; an interrupted login is cancelled at the daemon at once (its
-//! loopback port closed, the profile free for a new one); `--device` opens
-//! no browser; `--no-browser` over SSH says how to get the redirect home;
-//! error hints fit the situation (a login is not "retried by itself", a TLS
-//! failure names the `ca_file` fix).
+//! The first day of a real user, through the real binaries and the real
+//! mock: a config file edited by hand applies without `daemon reload` (a
+//! broken one is reported with its line while the old profiles keep
+//! working), `status` without a daemon, `whoami` after a login and after a
+//! daemon restart (never a token in its output), `status` naming the user
+//! and why a session ended, and a second `logout`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::io::{BufRead, BufReader, Read};
-use std::net::TcpStream;
-use std::process::{Child, Command, Stdio};
+use std::path::PathBuf;
 
-use wrs_testkit::process::read_until_line;
-use wrs_testkit::{Mock, Sandbox, describe, stderr, stdout};
+use wrs_testkit::{Mock, Sandbox, describe, precondition, stderr, stdout};
 
-fn add_profile(sb: &Sandbox, mock: &Mock, name: &str) {
+/// The keyring when a Secret Service is reachable (as in `scripts/test`),
+/// else the opt-in file store: either survives a daemon restart.
+fn store() -> &'static str {
+    let bus = std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_some();
+    if precondition(
+        bus,
+        "a session bus with a Secret Service (scripts/with-keyring); the file store stands in",
+    ) {
+        "keyring"
+    } else {
+        "file"
+    }
+}
+
+fn config_file(sb: &Sandbox) -> PathBuf {
+    sb.root.path().join("config/wrs-token/config.toml")
+}
+
+fn add_profile(sb: &Sandbox, mock: &Mock, name: &str, store: &str) {
     sb.add_public_profile(
         name,
         &mock.ready.issuer,
-        "memory",
+        store,
         &["--resource", &mock.ready.wrs_root],
     );
 }
 
-/// A browser login through the sandbox's scripted browser.
-fn login(sb: &Sandbox, name: &str) {
-    let out = sb
-        .client()
-        .args(["login", name, "--timeout", "30"])
-        .env("BROWSER", sb.browser())
-        .output()
-        .unwrap();
+/// Logs `name` in with a refresh token the mock minted for `user`, as
+/// `login --refresh-token-stdin` does; returns the refresh token.
+fn import_login(sb: &Sandbox, mock: &Mock, name: &str, user: &str) -> String {
+    let minted = mock.admin(
+        "tokens",
+        &format!(
+            r#"{{"client_id":"wrs-cli","user":"{user}","scope":"openid offline_access WINDCHILL"}}"#
+        ),
+    );
+    let refresh = minted["refresh_token"].as_str().unwrap().to_owned();
+    let out = sb.run_with_stdin(
+        &["login", name, "--refresh-token-stdin"],
+        &format!("{refresh}\n"),
+    );
     assert!(out.status.success(), "{}", describe(&out));
+    refresh
 }
 
 fn token(sb: &Sandbox, name: &str) -> String {
@@ -40,370 +61,276 @@ fn token(sb: &Sandbox, name: &str) -> String {
     stdout(&out).trim().to_owned()
 }
 
-/// The session still serves, and its refresh token still works: after the
-/// cached token is dropped (as after a 401), a new one is fetched with it.
-fn assert_session_serves(sb: &Sandbox, mock: &Mock, name: &str) {
-    assert!(mock.token_is_active(&token(sb, name)));
-    sb.invalidate(name);
-    assert!(
-        mock.token_is_active(&token(sb, name)),
-        "the stored refresh token still works"
-    );
-}
-
-/// `login NAME --no-browser` as a child, read until it printed the URL;
-/// returns the child, the rest of its stderr and the loopback port.
-fn start_pending_login(
-    sb: &Sandbox,
-    name: &str,
-    env: &[(&str, &str)],
-) -> (Child, BufReader<std::process::ChildStderr>, String, u16) {
-    let mut child = sb
-        .client()
-        .args(["login", name, "--no-browser", "--timeout", "60"])
-        .envs(env.iter().copied())
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut err = BufReader::new(child.stderr.take().unwrap());
-    let url = read_until_line(&mut err, "redirect_uri=").expect("the login URL");
-    let port = redirect_port(&url);
-    (child, err, url.trim().to_owned(), port)
-}
-
-/// The loopback port in an authorization URL's `redirect_uri`.
-fn redirect_port(url: &str) -> u16 {
-    let url = url::Url::parse(url.trim()).unwrap();
-    let redirect = url
-        .query_pairs()
-        .find(|(k, _)| k == "redirect_uri")
-        .unwrap()
-        .1
-        .into_owned();
-    url::Url::parse(&redirect).unwrap().port().unwrap()
-}
-
-fn port_is_closed(port: u16) -> bool {
-    TcpStream::connect(("127.0.0.1", port)).is_err()
-}
-
-fn rest(mut err: impl Read) -> String {
-    let mut text = String::new();
-    err.read_to_string(&mut text).unwrap();
-    text
+fn ok_stdout(sb: &Sandbox, args: &[&str]) -> String {
+    let out = sb.run(args);
+    assert!(out.status.success(), "{args:?}: {}", describe(&out));
+    stdout(&out)
 }
 
 #[test]
-fn a_rejected_refresh_token_import_keeps_the_working_session() {
-    let mock = Mock::start_with(&["--auto-approve"]);
-    let sb = Sandbox::new();
-    add_profile(&sb, &mock, "plm");
-    login(&sb, "plm");
-    let before = token(&sb, "plm");
-    let out = sb.run_with_stdin(
-        &["login", "plm", "--refresh-token-stdin"],
-        "not-a-refresh-token-this-server-issued\n",
-    );
-    assert_eq!(out.status.code(), Some(5), "{}", describe(&out));
-    let err = stderr(&out);
-    assert!(
-        err.contains("the imported refresh token was rejected: invalid_grant"),
-        "{err}"
-    );
-    assert!(err.contains("your previous session is kept"), "{err}");
-    // The cached access token is the same one, and the stored refresh
-    // token is the old, working one.
-    assert_eq!(token(&sb, "plm"), before);
-    assert_session_serves(&sb, &mock, "plm");
-}
-
-/// A login made elsewhere, imported: a working session without a browser.
-fn import_minted(sb: &Sandbox, mock: &Mock, name: &str) {
-    let minted = mock.admin(
-        "tokens",
-        r#"{"client_id":"wrs-cli","scope":"openid offline_access WINDCHILL"}"#,
-    );
-    let refresh = minted["refresh_token"].as_str().unwrap();
-    let out = sb.run_with_stdin(
-        &["login", name, "--refresh-token-stdin"],
-        &format!("{refresh}\n"),
-    );
-    assert!(out.status.success(), "{}", describe(&out));
-}
-
-#[test]
-fn a_re_login_the_user_denies_keeps_the_working_session() {
+fn a_hand_edited_config_applies_without_reload_and_a_broken_one_is_reported_with_its_line() {
     let mock = Mock::start();
     let sb = Sandbox::new();
-    add_profile(&sb, &mock, "plm");
-    import_minted(&sb, &mock, "plm");
-    let before = token(&sb, "plm");
-    // A browser whose user presses "Deny" on the mock's sign-on page.
-    let browser = sb.root.path().join("deny.sh");
-    wrs_testkit::process::write_script(
-        &browser,
-        &format!(
-            "page=$(curl -fsS \"$1\") || exit 1\n\
-             txn=$(printf '%s' \"$page\" | sed -n 's/.*name=\"txn\" value=\"\\([^\"]*\\)\".*/\\1/p')\n\
-             exec curl -sSL -o /dev/null --data \"txn=$txn&decision=deny\" '{}/as/authorization.oauth2'",
-            mock.ready.issuer.trim_end_matches('/')
-        ),
-    );
-    let out = sb
-        .client()
-        .args(["login", "plm", "--timeout", "30"])
-        .env("BROWSER", &browser)
-        .output()
-        .unwrap();
-    assert!(!out.status.success(), "{}", describe(&out));
-    assert!(stderr(&out).contains("access_denied"), "{}", describe(&out));
-    assert_eq!(token(&sb, "plm"), before);
-    assert_session_serves(&sb, &mock, "plm");
-}
+    add_profile(&sb, &mock, "plm", "memory");
+    import_login(&sb, &mock, "plm", "alice");
+    let first = token(&sb, "plm");
+    let path = config_file(&sb);
+    let good = std::fs::read_to_string(&path).unwrap();
 
-#[test]
-fn a_re_login_that_times_out_keeps_the_session_and_frees_the_profile() {
-    let mock = Mock::start_with(&["--auto-approve"]);
-    let sb = Sandbox::new();
-    add_profile(&sb, &mock, "plm");
-    login(&sb, "plm");
-    let before = token(&sb, "plm");
-    let out = sb.run(&["login", "plm", "--no-browser", "--timeout", "1"]);
-    assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
-    assert!(
-        stderr(&out).contains("login timed out"),
-        "{}",
-        describe(&out)
+    // A profile added by hand is there at once: no `daemon reload`.
+    let with_extra = format!(
+        "{good}\n[profiles.extra]\nissuer = \"{}\"\nclient_id = \"wrs-cli\"\nauth = \"none\"\nstore = \"memory\"\n",
+        mock.ready.issuer
     );
-    let port = redirect_port(
-        stderr(&out)
-            .lines()
-            .find(|l| l.contains("redirect_uri="))
-            .unwrap(),
-    );
-    // The client cancelled its login on the way out.
-    assert!(port_is_closed(port), "the loopback port {port} is closed");
-    assert_eq!(token(&sb, "plm"), before);
-    assert_session_serves(&sb, &mock, "plm");
-    // And a new login is not refused as "in progress".
-    login(&sb, "plm");
-}
-
-#[test]
-fn ctrl_c_during_login_cancels_it_at_the_daemon_at_once() {
-    let mock = Mock::start_with(&["--auto-approve"]);
-    let sb = Sandbox::new();
-    add_profile(&sb, &mock, "plm");
-    let (mut child, err, _url, port) = start_pending_login(&sb, "plm", &[]);
-    assert!(!port_is_closed(port), "the daemon listens for the redirect");
-    let status = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let status = child.wait().unwrap();
-    let text = rest(err);
-    assert_eq!(status.code(), Some(130), "{text}");
-    assert!(
-        text.contains("the login for profile plm was cancelled"),
-        "{text}"
-    );
-    // At once: no 15 s of silence for the daemon to notice.
-    assert!(
-        port_is_closed(port),
-        "the old loopback port {port} is closed"
-    );
-    let out = sb
-        .client()
-        .args(["login", "plm", "--timeout", "30"])
-        .env("BROWSER", sb.browser())
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", describe(&out));
-    assert!(!stderr(&out).contains("in progress"), "{}", describe(&out));
-    assert!(mock.token_is_active(&token(&sb, "plm")));
-}
-
-#[test]
-fn sigterm_and_sighup_cancel_the_login_too() {
-    let mock = Mock::start();
-    let sb = Sandbox::new();
-    add_profile(&sb, &mock, "plm");
-    for (signal, code) in [("-TERM", 143), ("-HUP", 129)] {
-        let (mut child, err, _url, port) = start_pending_login(&sb, "plm", &[]);
-        Command::new("kill")
-            .args([signal, &child.id().to_string()])
-            .status()
-            .unwrap();
-        let status = child.wait().unwrap();
-        let text = rest(err);
-        assert_eq!(status.code(), Some(code), "{signal}: {text}");
-        assert!(port_is_closed(port), "{signal}: port {port} is closed");
-    }
-}
-
-#[test]
-fn login_cancel_ends_a_login_pending_in_another_process() {
-    let mock = Mock::start();
-    let sb = Sandbox::new();
-    add_profile(&sb, &mock, "plm");
-    let (mut child, err, _url, port) = start_pending_login(&sb, "plm", &[]);
-    // A second login is refused, and told how to end the first.
-    let out = sb.run(&["login", "plm", "--no-browser", "--timeout", "5"]);
-    assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
-    assert!(stderr(&out).contains("in progress"), "{}", describe(&out));
-    assert!(
-        stderr(&out).contains("wrs-token login --cancel plm"),
-        "{}",
-        describe(&out)
-    );
-    let out = sb.run(&["login", "--cancel", "plm"]);
-    assert!(out.status.success(), "{}", describe(&out));
-    assert!(
-        stderr(&out).contains("Cancelled the pending login for profile plm"),
-        "{}",
-        describe(&out)
-    );
-    assert!(port_is_closed(port), "the loopback port {port} is closed");
-    // The first client hears it and fails saying so.
-    let status = child.wait().unwrap();
-    let text = rest(err);
-    assert_eq!(status.code(), Some(1), "{text}");
-    assert!(text.contains("cancelled"), "{text}");
-    // Nothing left to cancel.
-    let out = sb.run(&["login", "--cancel", "plm"]);
-    assert!(out.status.success(), "{}", describe(&out));
-    assert!(stderr(&out).contains("No login for profile plm was pending"));
-    // JSON mode on the socket: the same request by its documented name.
-    let answer = sb.request_json(r#"{"version":2,"request":{"login_cancel":{"profile":"plm"}}}"#);
+    std::fs::write(&path, &with_extra).unwrap();
+    let status = ok_stdout(&sb, &["status"]);
+    assert!(status.contains("extra"), "{status}");
+    let out = sb.run(&["print", "-p", "extra"]);
     assert_eq!(
-        answer,
-        serde_json::json!({"login_cancelled": {"profile": "plm", "cancelled": false}})
+        out.status.code(),
+        Some(3),
+        "known, not logged in: {}",
+        describe(&out)
     );
-}
+    assert_eq!(
+        token(&sb, "plm"),
+        first,
+        "an unchanged profile keeps its session"
+    );
 
-#[test]
-fn a_device_login_opens_no_browser() {
-    let mock = Mock::start_with(&["--device-interval", "1"]);
-    let sb = Sandbox::new();
-    add_profile(&sb, &mock, "plm");
-    let mut child = sb
-        .client()
-        .args(["login", "plm", "--device", "--timeout", "30"])
-        // Records every invocation in browser.log.
-        .env("BROWSER", sb.browser())
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut err = BufReader::new(child.stderr.take().unwrap());
-    let code = loop {
-        let mut line = String::new();
-        assert!(err.read_line(&mut line).unwrap() > 0, "no user code shown");
-        let t = line.trim();
-        if t.len() == 9 && t.as_bytes()[4] == b'-' {
-            break t.to_owned();
-        }
-    };
-    mock.admin("devices/approve", &format!("{{\"user_code\":\"{code}\"}}"));
-    let status = child.wait().unwrap();
-    assert!(status.success(), "{}", rest(err));
-    assert!(mock.token_is_active(&token(&sb, "plm")));
+    // A broken file: reported with file and line; the old profiles work.
+    let broken_line = with_extra.lines().count() + 1;
+    std::fs::write(&path, format!("{with_extra}colour = \"red\"\n")).unwrap();
+    let status = ok_stdout(&sb, &["status"]);
+    assert!(status.contains("config   BROKEN"), "{status}");
     assert!(
-        !sb.root.path().join("browser.log").exists(),
-        "the device login started $BROWSER"
+        status.contains(&format!("config.toml:{broken_line}:")),
+        "{status}"
     );
+    let json: serde_json::Value =
+        serde_json::from_str(&ok_stdout(&sb, &["status", "--json"])).unwrap();
+    let error = json["config_error"].as_str().unwrap();
+    assert!(error.contains(&format!(":{broken_line}:")), "{error}");
+    assert_eq!(json["daemon"]["running"], true);
+    assert_eq!(
+        token(&sb, "plm"),
+        first,
+        "the previous configuration still serves"
+    );
+    let doctor = sb.run(&["doctor", "plm"]);
+    let text = stdout(&doctor);
+    assert!(
+        text.contains("daemon: config") && text.contains(&format!("config.toml:{broken_line}:")),
+        "{}",
+        describe(&doctor)
+    );
+
+    // Fixed: the error is gone, and the fixed file applies.
+    std::fs::write(&path, &good).unwrap();
+    let json: serde_json::Value =
+        serde_json::from_str(&ok_stdout(&sb, &["status", "--json"])).unwrap();
+    assert_eq!(json["config_error"], serde_json::Value::Null, "{json}");
+    let names: Vec<&str> = json["profiles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["plm"], "the removed profile is gone");
+    assert!(!ok_stdout(&sb, &["status"]).contains("BROKEN"));
+    assert_eq!(token(&sb, "plm"), first);
 }
 
 #[test]
-fn no_browser_over_ssh_names_device_and_the_exact_port_forward() {
+fn an_edit_that_keeps_size_and_mtime_is_noticed() {
     let mock = Mock::start();
     let sb = Sandbox::new();
-    add_profile(&sb, &mock, "plm");
-    let ssh = [
-        ("SSH_CONNECTION", "192.0.2.7 50022 192.0.2.1 22"),
-        ("USER", "alice"),
-    ];
-    let (mut child, err, _url, port) = start_pending_login(&sb, "plm", &ssh);
-    Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
+    add_profile(&sb, &mock, "plm", "memory");
+    import_login(&sb, &mock, "plm", "alice");
+    let path = config_file(&sb);
+    let good = std::fs::read_to_string(&path).unwrap();
+    // The same length, the mtime put back: only the content differs.
+    let mtime = std::fs::metadata(&path).unwrap().modified().unwrap();
+    let renamed = good.replace("plm", "pl2");
+    assert_eq!(renamed.len(), good.len());
+    std::fs::write(&path, &renamed).unwrap();
+    std::fs::File::options()
+        .write(true)
+        .open(&path)
+        .unwrap()
+        .set_modified(mtime)
         .unwrap();
-    child.wait().unwrap();
-    let text = rest(err);
-    assert!(text.contains("wrs-token login plm --device"), "{text}");
+    let status = ok_stdout(&sb, &["status"]);
+    assert!(status.contains("pl2"), "{status}");
+}
+
+#[test]
+fn status_without_a_daemon_lists_the_config_and_never_starts_one() {
+    let mock = Mock::start();
+    let sb = Sandbox::new();
+    add_profile(&sb, &mock, "plm", "memory");
+    add_profile(&sb, &mock, "ci", "memory");
+    assert!(!sb.daemon_answers());
+
+    let out = sb.run(&["status"]);
+    assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
+    let text = stdout(&out);
+    assert!(text.contains("daemon   not running"), "{text}");
     assert!(
-        text.contains(&format!("ssh -L {port}:127.0.0.1:{port} alice@192.0.2.1")),
+        text.contains("plm (default)") && text.contains("ci "),
         "{text}"
     );
-    // Not on SSH: no such advice.
-    let out = sb
-        .client()
-        .args(["login", "plm", "--no-browser", "--timeout", "1"])
-        .env_remove("SSH_CONNECTION")
-        .env_remove("SSH_TTY")
-        .output()
-        .unwrap();
-    assert!(!stderr(&out).contains("ssh -L"), "{}", describe(&out));
+    assert!(text.contains("unknown (daemon not running)"), "{text}");
+
+    let json: serde_json::Value =
+        serde_json::from_str(&ok_stdout(&sb, &["status", "--json"])).unwrap();
+    assert_eq!(json["daemon"]["running"], false);
+    assert_eq!(json["pid"], serde_json::Value::Null);
+    assert_eq!(json["profiles"][0]["name"], "plm");
+    assert_eq!(json["profiles"][0]["state"], "unknown");
+    assert_eq!(json["config_error"], serde_json::Value::Null);
+
+    // A broken file is broken, with its line, never "no profiles".
+    let path = config_file(&sb);
+    let mut text = std::fs::read_to_string(&path).unwrap();
+    let line = text.lines().count() + 1;
+    text.push_str("colour = \"red\"\n");
+    std::fs::write(&path, text).unwrap();
+    let out = sb.run(&["status"]);
+    assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
+    let shown = stdout(&out);
+    assert!(shown.contains(&format!("config.toml:{line}:")), "{shown}");
+    assert!(!shown.contains("no profiles configured"), "{shown}");
+    let json: serde_json::Value =
+        serde_json::from_str(&ok_stdout(&sb, &["status", "--json"])).unwrap();
+    assert!(
+        json["config_error"]
+            .as_str()
+            .unwrap()
+            .contains(&format!(":{line}:")),
+        "{json}"
+    );
+    assert!(!sb.daemon_answers(), "status never starts the daemon");
 }
 
 #[test]
-fn a_login_failing_at_the_token_endpoint_is_not_said_to_be_retried() {
+fn whoami_after_a_browser_login_and_a_daemon_restart_shows_the_user_never_a_token() {
     let mock = Mock::start_with(&["--auto-approve"]);
     let sb = Sandbox::new();
-    add_profile(&sb, &mock, "plm");
-    mock.admin(
-        "faults",
-        r#"{"endpoint":"token","fault":{"status":{"code":503}},"times":1}"#,
-    );
+    add_profile(&sb, &mock, "plm", store());
     let out = sb
         .client()
         .args(["login", "plm", "--timeout", "30"])
         .env("BROWSER", sb.browser())
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(5), "{}", describe(&out));
-    let err = stderr(&out);
-    assert!(err.contains("503"), "{err}");
-    assert!(!err.contains("retries by itself"), "{err}");
-    assert!(err.contains("wrs-token login plm"), "{err}");
+    assert!(out.status.success(), "{}", describe(&out));
+    let access = token(&sb, "plm");
+
+    let text = ok_stdout(&sb, &["whoami", "plm"]);
+    // The mock's auto-approval logs in as `demo`.
+    assert!(text.contains("user           demo@example.com"), "{text}");
+    assert!(
+        text.contains("openid offline_access WINDCHILL (granted)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("logged in") && text.contains("access token   lives"),
+        "{text}"
+    );
+    assert!(!text.contains(&access), "an access token in whoami: {text}");
+    let json: serde_json::Value =
+        serde_json::from_str(&ok_stdout(&sb, &["whoami", "--json", "-p", "plm"])).unwrap();
+    assert_eq!(json["email"], "demo@example.com");
+    assert_eq!(json["username"], "demo");
+    assert_eq!(json["scope_granted"], true);
+    assert!(json["logged_in_at"].as_u64().is_some());
+    assert!(!json.to_string().contains(&access));
+
+    let json: serde_json::Value =
+        serde_json::from_str(&ok_stdout(&sb, &["print", "--json", "-p", "plm"])).unwrap();
+    assert_eq!(json["scope"], "openid offline_access WINDCHILL");
+
+    let status = ok_stdout(&sb, &["status"]);
+    assert!(status.contains("demo@example.com"), "{status}");
+
+    // A new daemon knows the user from the store alone, before any refresh.
+    let stop = sb.run(&["daemon", "stop"]);
+    assert!(stop.status.success(), "{}", describe(&stop));
+    let refreshes = mock.counters().token_refresh;
+    let text = ok_stdout(&sb, &["whoami", "plm"]);
+    assert!(text.contains("user           demo@example.com"), "{text}");
+    assert_eq!(
+        mock.counters().token_refresh,
+        refreshes,
+        "whoami asks no server"
+    );
 }
 
 #[test]
-fn a_tls_failure_names_the_ca_file_command_for_print_and_login() {
-    let mock = Mock::start_with(&["--tls", "--auto-approve"]);
+fn whoami_never_shows_a_token_and_status_says_whose_session_ended_and_why() {
+    let mock = Mock::start();
     let sb = Sandbox::new();
-    add_profile(&sb, &mock, "plm");
-    let fix = "wrs-token profile set plm ca_file PATH";
-    // A login from elsewhere: the import cannot be checked over TLS.
-    let minted = mock.admin(
-        "tokens",
-        r#"{"client_id":"wrs-cli","scope":"openid offline_access WINDCHILL"}"#,
-    );
-    let refresh = minted["refresh_token"].as_str().unwrap();
-    let out = sb.run_with_stdin(
-        &["login", "plm", "--refresh-token-stdin"],
-        &format!("{refresh}\n"),
-    );
-    assert_eq!(out.status.code(), Some(5), "{}", describe(&out));
-    assert!(stderr(&out).contains(fix), "{}", describe(&out));
-    // Asked for a token, first and again during the backoff.
-    for _ in 0..2 {
-        let out = sb.run(&["print", "-p", "plm"]);
-        assert_eq!(out.status.code(), Some(5), "{}", describe(&out));
-        assert!(stderr(&out).contains(fix), "{}", describe(&out));
+    add_profile(&sb, &mock, "plm", "memory");
+    let refresh = import_login(&sb, &mock, "plm", "alice");
+    let access = token(&sb, "plm");
+    for args in [
+        &["whoami"][..],
+        &["whoami", "--json"],
+        &["status"],
+        &["status", "--json"],
+    ] {
+        let out = sb.run(args);
+        assert!(out.status.success(), "{}", describe(&out));
+        let all = format!("{}{}", stdout(&out), stderr(&out));
+        assert!(all.contains("alice@example.com"), "{args:?}: {all}");
+        assert!(!all.contains(&refresh), "{args:?} shows the refresh token");
+        assert!(!all.contains(&access), "{args:?} shows the access token");
     }
-    let out = sb
-        .client()
-        .args(["login", "plm", "--timeout", "30"])
-        .env("BROWSER", sb.browser())
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(5), "{}", describe(&out));
-    let err = stderr(&out);
-    assert!(err.contains(fix), "{err}");
-    assert!(!err.contains("retries by itself"), "{err}");
+
+    // The grant is revoked at the server: the next refresh is refused.
+    let (code, _) = wrs_testkit::http::http(
+        "POST",
+        &mock.ready.revocation_endpoint,
+        &[("Content-Type", "application/x-www-form-urlencoded")],
+        format!("client_id=wrs-cli&token={refresh}").as_bytes(),
+    );
+    assert_eq!(code, 200);
+    sb.invalidate("plm");
+    assert_eq!(sb.run(&["print", "-p", "plm"]).status.code(), Some(3));
+    let status = ok_stdout(&sb, &["status"]);
+    let row = status.lines().find(|l| l.starts_with("plm")).unwrap();
+    assert!(row.contains("alice@example.com"), "{status}");
+    assert!(
+        row.contains("needs login (refresh token revoked or expired)"),
+        "{status}"
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&ok_stdout(&sb, &["status", "--json"])).unwrap();
+    assert_eq!(json["profiles"][0]["ended"], "revoked");
+    let out = sb.run(&["whoami", "plm"]);
+    assert_eq!(out.status.code(), Some(3), "{}", describe(&out));
+    assert!(stdout(&out).contains("invalid_grant"), "{}", describe(&out));
+}
+
+#[test]
+fn a_second_logout_says_not_logged_in_and_exits_1() {
+    let mock = Mock::start();
+    let sb = Sandbox::new();
+    add_profile(&sb, &mock, "plm", "memory");
+    import_login(&sb, &mock, "plm", "alice");
+    let out = sb.run(&["logout", "plm"]);
+    assert!(out.status.success(), "{}", describe(&out));
+    let out = sb.run(&["logout", "plm"]);
+    assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+    assert!(
+        stderr(&out).contains("not logged in to profile plm"),
+        "{}",
+        describe(&out)
+    );
+    assert_eq!(mock.counters().revocation, 1, "nothing more to revoke");
+    let status = ok_stdout(&sb, &["status"]);
+    assert!(status.contains("logged out"), "{status}");
+    let out = sb.run(&["whoami", "plm"]);
+    assert_eq!(out.status.code(), Some(3), "{}", describe(&out));
 }

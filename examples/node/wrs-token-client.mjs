@@ -16,7 +16,7 @@ import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 
-export const PROTOCOL_VERSION = 2;
+export const PROTOCOL_VERSION = 3;
 const MAX_LINE = 64 * 1024;
 
 /** An error answer: `kind` is one of docs/protocol.md's error kinds. */

@@ -20,7 +20,7 @@ import stat
 import struct
 import sys
 
-PROTOCOL_VERSION = 2
+PROTOCOL_VERSION = 3
 MAX_LINE = 64 * 1024
 
 
@@ -136,7 +136,7 @@ class WrsTokenClient:
         self.close()
 
     def request(self, name, fields=None):
-        """Sends {"version":2,"request":{name:fields}} and returns the answer's body."""
+        """Sends {"version":3,"request":{name:fields}} and returns the answer's body."""
         line = json.dumps({"version": PROTOCOL_VERSION, "request": {name: fields or {}}})
         self.sock.sendall(line.encode("utf-8") + b"\n")
         answer = self.reader.readline(MAX_LINE + 2)

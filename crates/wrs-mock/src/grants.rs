@@ -37,6 +37,35 @@ pub struct TokenSet {
     pub refresh_token: Option<String>,
     /// The granted scope, space-separated.
     pub scope: String,
+    /// An OpenID Connect ID token (unsigned, `alg: none`) when the scope
+    /// has `openid` and a user granted it: `sub`, `preferred_username`,
+    /// `name`, `email` (`<user>@example.com`), `aud`, `iat`, `exp`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id_token: Option<String>,
+}
+
+/// An unsigned ID token for `user`, as issued to `client_id` at `now_ms`.
+/// Unsigned because nothing verifies it: the client only displays it.
+fn id_token(user: &str, client_id: &str, now_ms: u64, lifetime_ms: u64) -> String {
+    let email = if user.contains('@') {
+        user.to_owned()
+    } else {
+        format!("{user}@example.com")
+    };
+    let claims = serde_json::json!({
+        "sub": user,
+        "preferred_username": user,
+        "name": user,
+        "email": email,
+        "aud": client_id,
+        "iat": now_ms / 1000,
+        "exp": now_ms.saturating_add(lifetime_ms) / 1000,
+    });
+    format!(
+        "{}.{}.",
+        URL_SAFE_NO_PAD.encode(r#"{"alg":"none","typ":"JWT"}"#),
+        URL_SAFE_NO_PAD.encode(claims.to_string())
+    )
 }
 
 /// What has become of a refresh token.
@@ -230,6 +259,12 @@ impl Grants {
             .map(|g| (g.client_id.clone(), g.user.clone()))
             .unwrap_or_default();
         let scope_str = scope.join(" ");
+        let id_token = match &user {
+            Some(user) if scope.iter().any(|s| s == "openid") => {
+                Some(id_token(user, &client_id, now_ms, lifetime))
+            }
+            _ => None,
+        };
         self.access.insert(
             token.clone(),
             AccessEntry {
@@ -248,6 +283,7 @@ impl Grants {
             expires_in: lifetime / 1000,
             refresh_token: None,
             scope: scope_str,
+            id_token,
         }
     }
 

@@ -56,6 +56,9 @@ pub(crate) fn token_response(set: &TokenSet) -> Response {
         if !set.scope.is_empty() {
             obj.insert("scope".into(), Value::String(set.scope.clone()));
         }
+        if let Some(id_token) = &set.id_token {
+            obj.insert("id_token".into(), Value::String(id_token.clone()));
+        }
     }
     (no_store(), Json(body)).into_response()
 }

@@ -72,7 +72,7 @@ impl TokenResponse {
 
 /// Base64url as in JWTs. RFC 7515 forbids padding; accept it anyway, it
 /// costs nothing.
-const JWT_BASE64: base64::engine::GeneralPurpose = base64::engine::GeneralPurpose::new(
+pub(crate) const JWT_BASE64: base64::engine::GeneralPurpose = base64::engine::GeneralPurpose::new(
     &base64::alphabet::URL_SAFE,
     base64::engine::GeneralPurposeConfig::new()
         .with_decode_padding_mode(base64::engine::DecodePaddingMode::Indifferent),

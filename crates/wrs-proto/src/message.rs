@@ -17,7 +17,7 @@ use crate::Secret;
 /// Bump it whenever a message changes shape in a way an older peer cannot
 /// read (a new field, a changed type). Appending an enum variant that an
 /// older peer will never be sent does not need a bump.
-pub const PROTOCOL_VERSION: u32 = 2;
+pub const PROTOCOL_VERSION: u32 = 3;
 
 /// What a client sends: one per connection in binary mode, one per line in
 /// JSON mode.
@@ -162,6 +162,12 @@ pub enum Request {
         #[serde(default)]
         login_id: Option<String>,
     },
+    /// Who the profile's session belongs to: the user, the scopes, the
+    /// session's age. Never a token. Answered by [`Response::Identity`].
+    WhoAmI {
+        /// Profile name; `None` means the default profile.
+        profile: Option<String>,
+    },
 }
 
 /// How an interactive login reaches the user.
@@ -241,6 +247,14 @@ pub enum Response {
         /// Whether a pending login was cancelled (false: none was pending).
         cancelled: bool,
     },
+    /// Answers [`Request::WhoAmI`].
+    Identity(IdentityReport),
+    /// Answers [`Request::Logout`] when the profile held no tokens: there
+    /// was nothing to revoke or forget.
+    NotLoggedIn {
+        /// The profile.
+        profile: String,
+    },
 }
 
 /// An access token ready to use.
@@ -268,6 +282,10 @@ pub struct TokenReply {
     /// One line for a human when `min_ttl_met` is false: what the server's
     /// tokens give, or why renewal is late.
     pub warning: Option<String>,
+    /// The scopes granted (space-separated): the token response's `scope`,
+    /// else the scopes asked for; `None` when neither is known.
+    #[serde(default)]
+    pub scope: Option<String>,
 }
 
 /// What the user must do to finish a login.
@@ -305,6 +323,14 @@ pub struct StatusReport {
     pub socket: String,
     /// One entry per configured profile.
     pub profiles: Vec<ProfileStatus>,
+    /// The configuration file the daemon reads.
+    #[serde(default)]
+    pub config_file: String,
+    /// Why the configuration file on disk is not in use (it does not
+    /// parse: the message names file, line and key); the daemon keeps
+    /// serving the last good configuration, if it ever had one.
+    #[serde(default)]
+    pub config_error: Option<String>,
 }
 
 /// One profile's session, for `wrs-token status`.
@@ -339,6 +365,68 @@ pub struct ProfileStatus {
     pub keep_warm_secs: u64,
     /// Seconds between keepalive refreshes of an idle session (0 = off).
     pub keepalive_secs: u64,
+    /// Who is logged in, for display (e-mail, user name or subject from
+    /// the ID token), when known.
+    #[serde(default)]
+    pub user: Option<String>,
+    /// Why there is no session, when there is none.
+    #[serde(default)]
+    pub ended: Option<SessionEnd>,
+}
+
+/// Why a profile has no session (any more).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SessionEnd {
+    /// Nothing is stored: never logged in here (or logged out by an
+    /// earlier daemon).
+    NeverLoggedIn,
+    /// `wrs-token logout` ended it.
+    LoggedOut,
+    /// The server said `invalid_grant`: the refresh token expired or was
+    /// revoked.
+    Revoked,
+    /// The stored login is unusable for another reason (it belongs to
+    /// another server or client).
+    Rejected,
+}
+
+/// Who a profile's session belongs to, for `wrs-token whoami`. Never holds
+/// a token.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IdentityReport {
+    /// The profile.
+    pub profile: String,
+    /// The issuer or token endpoint, for display.
+    pub server: String,
+    /// Where the session is.
+    pub state: SessionState,
+    /// The ID token's `sub`, when known.
+    pub subject: Option<String>,
+    /// The ID token's `preferred_username`, when known.
+    pub username: Option<String>,
+    /// The ID token's `name`, when known.
+    pub name: Option<String>,
+    /// The ID token's `email`, when known.
+    pub email: Option<String>,
+    /// The ID token's `iss`, when known.
+    pub issuer: Option<String>,
+    /// The scopes (space-separated), when known.
+    pub scope: Option<String>,
+    /// Whether `scope` is what the server said it granted (false: the
+    /// scopes asked for, the server did not say).
+    pub scope_granted: bool,
+    /// When the login happened (Unix seconds), when known.
+    pub logged_in_at: Option<u64>,
+    /// When the current refresh token was issued (Unix seconds): the login,
+    /// or its last rotation.
+    pub refresh_token_issued_at: Option<u64>,
+    /// The whole lifetime of the current access token (seconds).
+    pub access_token_lifetime_secs: Option<u64>,
+    /// When the current access token expires (Unix seconds).
+    pub access_token_expires_at: Option<u64>,
+    /// Why there is no session, when there is none.
+    pub ended: Option<SessionEnd>,
 }
 
 /// What the renewal scheduler does next for a profile.

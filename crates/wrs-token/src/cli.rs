@@ -63,7 +63,22 @@ Examples:
 const STATUS_HELP: &str = "\
 Examples:
   wrs-token status
-  wrs-token status --json";
+  wrs-token status --json
+
+Works without the daemon: then it shows the profiles from the config file
+and says the daemon is not running (exit 0). A config file that does not
+load is shown with its file and line.";
+
+const WHOAMI_HELP: &str = "\
+Examples:
+  wrs-token whoami
+  wrs-token whoami plm --json
+
+Shows who the profile's login belongs to (from the ID token's claims, not
+verified: for display only), the scopes granted (or those asked for, when
+the server did not say), when the login and the current refresh token
+happened, and the access token's lifetime. Never a token. Exit 3 when the
+profile is not logged in.";
 
 const DAEMON_HELP: &str = "\
 Examples:
@@ -100,7 +115,9 @@ touched.";
 const LOGOUT_HELP: &str = "\
 Examples:
   wrs-token logout plm
-  wrs-token logout plm --no-revoke    # forget the tokens, leave them valid at the server";
+  wrs-token logout plm --no-revoke    # forget the tokens, leave them valid at the server
+
+A profile that is not logged in: \"not logged in to profile NAME\", exit 1.";
 
 /// A local OAuth 2 token helper for Windchill REST Services: asks the
 /// per-user `wrs-tokend` daemon for a valid access token and prints it.
@@ -147,6 +164,10 @@ pub enum Command {
     /// Show the daemon and every profile's session. Never starts the daemon.
     #[command(after_help = STATUS_HELP)]
     Status(StatusArgs),
+    /// Show who a profile's login belongs to: user, scopes, login time.
+    /// Never a token.
+    #[command(after_help = WHOAMI_HELP)]
+    Whoami(WhoamiArgs),
     /// Log a profile in: in the browser, with a device code, or by pasting
     /// the redirected URL.
     #[command(after_help = LOGIN_HELP)]
@@ -258,6 +279,18 @@ pub struct HeaderArgs {
 #[derive(Debug, Clone, Args)]
 pub struct StatusArgs {
     /// Print the daemon's status report as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `wrs-token whoami`.
+#[derive(Debug, Clone, Args)]
+pub struct WhoamiArgs {
+    /// Which profile.
+    #[command(flatten)]
+    pub choice: ProfileChoice,
+
+    /// Print the identity as JSON.
     #[arg(long)]
     pub json: bool,
 }
@@ -554,6 +587,22 @@ mod tests {
             panic!("not logout")
         };
         assert!(!a.no_revoke && a.choice.profile().is_none());
+    }
+
+    #[test]
+    fn whoami_takes_a_name_or_dash_p_and_json() {
+        let cli = parse(&["whoami", "plm", "--json"]).unwrap();
+        let Command::Whoami(a) = cli.command else {
+            panic!("not whoami")
+        };
+        assert_eq!(a.choice.profile(), Some("plm".into()));
+        assert!(a.json);
+        let cli = parse(&["whoami", "-p", "other"]).unwrap();
+        let Command::Whoami(a) = cli.command else {
+            panic!("not whoami")
+        };
+        assert_eq!(a.choice.profile(), Some("other".into()));
+        assert!(!a.json);
     }
 
     #[test]

@@ -437,6 +437,8 @@ fn response_name(response: &Response) -> &'static str {
         Response::ShuttingDown {} => "shutting-down",
         Response::SecretStored { .. } => "secret-stored",
         Response::LoginCancelled { .. } => "login-cancelled",
+        Response::Identity(_) => "identity",
+        Response::NotLoggedIn { .. } => "not-logged-in",
     }
 }
 

@@ -127,6 +127,7 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
         Command::Status(args) => cmd::status::run(&client, args),
         Command::Login(args) => cmd::login::run(&client, args),
         Command::Logout(args) => cmd::logout::run(&client, args),
+        Command::Whoami(args) => cmd::whoami::run(&client, args),
         Command::Profile(command) => cmd::profile::run(&client, command),
         Command::Daemon(command) => cmd::daemon::run(&client, *command),
         Command::Demo(args) => cmd::demo::run(args),

@@ -221,6 +221,7 @@ mod tests {
             min_ttl_secs: 60,
             min_ttl_met: true,
             warning: None,
+            scope: None,
         };
         assert_eq!(shortfall_line(&reply), None);
         reply.min_ttl_met = false;

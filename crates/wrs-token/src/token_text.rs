@@ -15,7 +15,7 @@ pub enum Format {
     /// `Authorization: Bearer <token>`.
     Header,
     /// `{"access_token", "token_type", "expires_in", "expires_at",
-    /// "min_ttl", "min_ttl_met"}`.
+    /// "min_ttl", "min_ttl_met", "scope"}`.
     Json,
 }
 
@@ -29,6 +29,8 @@ struct JsonToken<'a> {
     min_ttl: u64,
     /// Whether the token has it left.
     min_ttl_met: bool,
+    /// The scopes granted (space-separated), `null` when unknown.
+    scope: Option<&'a str>,
 }
 
 /// The output for `reply` at time `now` (Unix seconds). The result holds
@@ -46,6 +48,7 @@ pub fn render(reply: &TokenReply, format: Format, newline: bool, now: u64) -> Se
             expires_at: rfc3339(reply.expires_at),
             min_ttl: reply.min_ttl_secs,
             min_ttl_met: reply.min_ttl_met,
+            scope: reply.scope.as_deref(),
         })
         // Serializing strings and integers cannot fail.
         .unwrap_or_default(),
@@ -80,6 +83,7 @@ mod tests {
             min_ttl_secs: 10,
             min_ttl_met: true,
             warning: None,
+            scope: None,
         }
     }
 
@@ -123,8 +127,14 @@ mod tests {
                 "expires_at": "2023-11-14T22:14:20Z",
                 "min_ttl": 10,
                 "min_ttl_met": true,
+                "scope": null,
             })
         );
+        let mut with_scope = reply("Bearer", 1_700_000_060);
+        with_scope.scope = Some("openid wrs".into());
+        let out = render(&with_scope, Format::Json, false, 1_700_000_000);
+        let v: serde_json::Value = serde_json::from_str(out.expose()).unwrap();
+        assert_eq!(v["scope"], "openid wrs");
     }
 
     #[test]

@@ -30,6 +30,7 @@ fn token(expires_in: u64) -> Response {
         min_ttl_secs: 10,
         min_ttl_met: true,
         warning: None,
+        scope: None,
     })
 }
 
@@ -54,7 +55,11 @@ fn report(socket: &Path) -> StatusReport {
             token_request_budget_per_hour: Some(7),
             keep_warm_secs: 600,
             keepalive_secs: 21_600,
+            user: None,
+            ended: None,
         }],
+        config_file: String::new(),
+        config_error: None,
     }
 }
 
@@ -326,13 +331,18 @@ fn status_never_starts_the_daemon() {
     let socket = dir.path().join("agent.sock");
     let marker = dir.path().join("started");
     let script = launcher(dir.path(), &format!("touch '{}'; exit 1", marker.display()));
-    for args in [&["status"][..], &["daemon", "status"]] {
-        let (code, out, err) = run(wrs_token(&socket)
-            .args(args)
-            .env(wrs_sys::env::TOKEND, &script));
-        assert_eq!((code, out.as_str()), (4, ""), "{args:?}");
-        assert!(err.starts_with("wrs-token: daemon not running"), "{err}");
-    }
+    // `status` answers without a daemon, from the config file alone.
+    let (code, out, _) = run(wrs_token(&socket)
+        .arg("status")
+        .env(wrs_sys::env::CONFIG, dir.path().join("none.toml"))
+        .env(wrs_sys::env::TOKEND, &script));
+    assert_eq!(code, 0, "{out}");
+    assert!(out.starts_with("daemon   not running"), "{out}");
+    let (code, out, err) = run(wrs_token(&socket)
+        .args(["daemon", "status"])
+        .env(wrs_sys::env::TOKEND, &script));
+    assert_eq!((code, out.as_str()), (4, ""));
+    assert!(err.starts_with("wrs-token: daemon not running"), "{err}");
     assert!(!marker.exists(), "status ran the launcher");
 }
 

@@ -26,6 +26,7 @@ fn token_reply(token: &str, expires_at: u64) -> Response {
         min_ttl_secs: 10,
         min_ttl_met: true,
         warning: None,
+        scope: None,
     })
 }
 

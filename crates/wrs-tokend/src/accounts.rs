@@ -71,6 +71,21 @@ pub trait Accounts: Send + Sync + 'static {
 
     /// `ForgetProfile`: logs `profile` out and deletes its client secret.
     fn forget<'a>(&'a self, profile: &'a str, revoke: bool) -> BoxFuture<'a, Response>;
+
+    /// Before any request: applies the configuration file if it changed
+    /// on disk. Nothing to follow without a configuration file.
+    fn follow_config(&self) {}
+
+    /// The configuration file and why it does not load, if it does not;
+    /// `None` without a configuration file.
+    fn config_state(&self) -> Option<(String, Option<String>)> {
+        None
+    }
+
+    /// `WhoAmI`: who `profile`'s session belongs to.
+    fn whoami<'a>(&'a self, _profile: Option<&'a str>) -> BoxFuture<'a, Response> {
+        NoAccounts::answer("whoami")
+    }
 }
 
 /// The accounts of a daemon without the OAuth runtime: every request is
@@ -150,6 +165,7 @@ mod tests {
             NoAccounts.import(None, &secret).await,
             NoAccounts.set_client_secret("p", &secret).await,
             NoAccounts.forget("p", true).await,
+            NoAccounts.whoami(None).await,
         ];
         for answer in answers {
             let Response::Error(e) = answer else {

@@ -19,6 +19,8 @@ use serde::{Deserialize, Serialize};
 use wrs_config::Profile;
 use wrs_proto::Secret;
 
+use crate::identity::SessionRecord;
+
 /// The version marker of the sealed form.
 const FORMAT: u32 = 1;
 
@@ -66,6 +68,10 @@ struct Sealed {
     #[serde(flatten)]
     owner: Owner,
     secret: Secret,
+    /// Who the login belongs to (refresh tokens only); absent in values
+    /// stored before it was kept, and ignored by builds that predate it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    session: Option<SessionRecord>,
 }
 
 /// A stored value, opened.
@@ -96,14 +102,28 @@ impl Opened {
 
 /// `secret` sealed with `owner`, ready for the store.
 pub fn seal(owner: &Owner, secret: &Secret) -> Secret {
+    seal_with(owner, secret, None)
+}
+
+/// `secret` sealed with `owner` and the record of the login it belongs to.
+pub fn seal_with(owner: &Owner, secret: &Secret, session: Option<&SessionRecord>) -> Secret {
     let sealed = Sealed {
         wrs_token_binding: FORMAT,
         owner: owner.clone(),
         secret: secret.clone(),
+        session: session.cloned(),
     };
     // Strings and numbers only: serialization cannot fail. The JSON holds
     // the secret, so it goes straight into a Secret (zeroed on drop).
     Secret::new(serde_json::to_string(&sealed).unwrap_or_default())
+}
+
+/// The login record sealed into a stored value, if it has one.
+pub fn session_of(stored: &Secret) -> Option<SessionRecord> {
+    serde_json::from_str::<Sealed>(stored.expose())
+        .ok()
+        .filter(|sealed| sealed.wrs_token_binding == FORMAT)
+        .and_then(|sealed| sealed.session)
 }
 
 /// A value read from the store, opened.
@@ -148,6 +168,21 @@ mod tests {
         let mut explicit = profile("https://sso.example.com", "wrs-cli");
         explicit.token_endpoint = Some("https://evil.example.com/token".into());
         assert!(open(sealed).for_owner(&Owner::of(&explicit)).is_err());
+    }
+
+    #[test]
+    fn the_login_record_travels_with_the_secret_and_old_values_have_none() {
+        let owner = Owner::of(&profile("https://sso.example.com", "wrs-cli"));
+        let record = SessionRecord {
+            email: Some("alice@example.com".into()),
+            logged_in_at: Some(5),
+            ..SessionRecord::default()
+        };
+        let sealed = seal_with(&owner, &Secret::new("rt-1"), Some(&record));
+        assert_eq!(session_of(&sealed), Some(record));
+        assert_eq!(open(sealed).for_owner(&owner).unwrap().expose(), "rt-1");
+        assert_eq!(session_of(&seal(&owner, &Secret::new("rt"))), None);
+        assert_eq!(session_of(&Secret::new("plain")), None);
     }
 
     #[test]

@@ -171,7 +171,7 @@ mod tests {
 
     #[tokio::test]
     async fn json_lines_are_read_in_sequence_and_blank_lines_skipped() {
-        let input = b"{\"version\":2,\"request\":{\"status\":{}}}\n\r\n{\"version\":2,\"request\":{\"list_profiles\":{}}}";
+        let input = b"{\"version\":3,\"request\":{\"status\":{}}}\n\r\n{\"version\":3,\"request\":{\"list_profiles\":{}}}";
         let got = requests_from(input).await;
         assert_eq!(got.len(), 3);
         assert_eq!(
@@ -196,7 +196,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_json_line_over_the_cap_is_refused_without_reading_it_all() {
-        let mut input = b"{\"version\":2,".to_vec();
+        let mut input = b"{\"version\":3,".to_vec();
         input.resize(MAX_FRAME_LEN * 3, b' ');
         let got = requests_from(&input).await;
         assert!(got[0].as_ref().unwrap_err().contains("exceeds"), "{got:?}");
@@ -215,7 +215,7 @@ mod tests {
         let (mut client, server) = tokio::io::duplex(1024);
         let mut conn = Connection::new(server);
         client
-            .write_all(b"{\"version\":2,\"request\":{\"status\":{}}}\n")
+            .write_all(b"{\"version\":3,\"request\":{\"status\":{}}}\n")
             .await
             .unwrap();
         assert!(conn.wait_for_data().await.unwrap());

@@ -74,6 +74,10 @@ impl Handler {
 
     /// Answers one request.
     pub async fn handle(&self, request: Request) -> Response {
+        if !matches!(request, Request::Shutdown {}) {
+            // An edited config file applies before the request is answered.
+            self.accounts.follow_config();
+        }
         match request {
             Request::GetToken {
                 profile,
@@ -88,17 +92,29 @@ impl Handler {
                 )
                 .await
             {
-                Ok(reply) => Response::Token(reply),
+                Ok(mut reply) => {
+                    reply.scope = self
+                        .sessions
+                        .source()
+                        .session_record(&reply.profile)
+                        .and_then(|r| r.scope);
+                    Response::Token(reply)
+                }
                 Err(e) => Response::Error(e),
             },
-            Request::Status {} => Response::Status(StatusReport {
-                daemon_version: env!("CARGO_PKG_VERSION").into(),
-                protocol_version: PROTOCOL_VERSION,
-                pid: std::process::id(),
-                uptime_secs: self.started.elapsed().as_secs(),
-                socket: self.socket.display().to_string(),
-                profiles: self.sessions.status(),
-            }),
+            Request::Status {} => {
+                let (config_file, config_error) = self.accounts.config_state().unwrap_or_default();
+                Response::Status(StatusReport {
+                    daemon_version: env!("CARGO_PKG_VERSION").into(),
+                    protocol_version: PROTOCOL_VERSION,
+                    pid: std::process::id(),
+                    uptime_secs: self.started.elapsed().as_secs(),
+                    socket: self.socket.display().to_string(),
+                    profiles: self.sessions.status(),
+                    config_file,
+                    config_error,
+                })
+            }
             Request::Invalidate { profile, token } => {
                 match self.sessions.invalidate(profile.as_deref(), token.as_ref()) {
                     Ok((profile, dropped)) => Response::Invalidated { profile, dropped },
@@ -153,6 +169,7 @@ async fn handle_accounts(accounts: &dyn Accounts, request: Request) -> Response 
                 .login_cancel(profile.as_deref(), login_id.as_deref())
                 .await
         }
+        Request::WhoAmI { profile } => accounts.whoami(profile.as_deref()).await,
         Request::GetToken { .. }
         | Request::Status {}
         | Request::Invalidate { .. }

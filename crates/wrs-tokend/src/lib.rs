@@ -78,6 +78,7 @@ pub(crate) mod connection;
 pub mod daemon;
 pub mod future;
 pub mod handler;
+pub mod identity;
 #[cfg(unix)]
 pub mod launch;
 #[cfg(unix)]

@@ -25,7 +25,7 @@ pub mod client;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::SystemTime;
 
 use tokio::sync::Mutex as AsyncMutex;
@@ -36,11 +36,14 @@ use wrs_oauth::{
 use wrs_proto::Secret;
 use wrs_store::SecretKind;
 
-use crate::binding::{self, Opened, Owner};
+use crate::binding::{self, Owner};
 use crate::clock::Clock;
 use crate::future::BoxFuture;
+use crate::identity::SessionRecord;
 use crate::profiles::Profiles;
-use crate::source::{IssuedToken, ProfileInfo, SourceError, TokenSource};
+use crate::source::{
+    IssuedToken, NO_REFRESH_TOKEN, ProfileInfo, STORED_FOR_ANOTHER, SourceError, TokenSource,
+};
 use crate::stores::Stores;
 
 /// Why an imported refresh token was not taken, and whether a previous
@@ -83,6 +86,17 @@ struct ProfileRuntime {
     refresh: AsyncMutex<RefreshSlot>,
     /// A public client's leftover client secret was looked for.
     stale_secret_checked: AtomicBool,
+    /// Who the login belongs to, as stored with the refresh token (or,
+    /// for client credentials, as the last token response said). Kept
+    /// after the server rejects the refresh token, so `status` can say
+    /// whose session ended; forgotten at logout.
+    record: Mutex<Option<SessionRecord>>,
+}
+
+impl ProfileRuntime {
+    fn record(&self) -> MutexGuard<'_, Option<SessionRecord>> {
+        self.record.lock().unwrap_or_else(PoisonError::into_inner)
+    }
 }
 
 /// The profile's refresh token as last read or written; `loaded` is false
@@ -156,6 +170,7 @@ impl OAuthSource {
             client: AsyncMutex::new(None),
             refresh: AsyncMutex::new(RefreshSlot::default()),
             stale_secret_checked: AtomicBool::new(false),
+            record: Mutex::new(None),
         });
         map.insert(name.to_owned(), rt.clone());
         Ok(rt)
@@ -224,15 +239,6 @@ impl OAuthSource {
         }
     }
 
-    /// `rt`'s stored secret of `kind`, opened (see [`crate::binding`]).
-    async fn read_bound(
-        &self,
-        rt: &ProfileRuntime,
-        kind: SecretKind,
-    ) -> Result<Option<Opened>, SourceError> {
-        client::read_bound(&self.stores, &rt.name, &rt.profile, kind).await
-    }
-
     /// Stores `secret` as `rt`'s secret of `kind`, sealed with the
     /// profile's owner; durable when this returns.
     async fn write_bound(
@@ -241,7 +247,12 @@ impl OAuthSource {
         kind: SecretKind,
         secret: &Secret,
     ) -> Result<(), SourceError> {
-        let sealed = binding::seal(&Owner::of(&rt.profile), secret);
+        // The login record goes with the refresh token, in the same write.
+        let record = match kind {
+            SecretKind::RefreshToken => rt.record().clone(),
+            _ => None,
+        };
+        let sealed = binding::seal_with(&Owner::of(&rt.profile), secret, record.as_ref());
         self.stores
             .set(rt.profile.store, &rt.name, kind, &sealed)
             .await
@@ -256,7 +267,14 @@ impl OAuthSource {
     ) -> Result<Option<Secret>, SourceError> {
         if !slot.loaded {
             let owner = Owner::of(&rt.profile);
-            slot.token = match self.read_bound(rt, SecretKind::RefreshToken).await? {
+            let stored = self
+                .stores
+                .get(rt.profile.store, &rt.name, SecretKind::RefreshToken)
+                .await?;
+            if let Some(record) = stored.as_ref().and_then(binding::session_of) {
+                rt.record().get_or_insert(record);
+            }
+            slot.token = match stored.map(binding::open) {
                 None => None,
                 Some(opened) => {
                     slot.legacy = opened.is_legacy();
@@ -266,7 +284,7 @@ impl OAuthSource {
                             return Err(SourceError::LoginRequired {
                                 profile: rt.name.clone(),
                                 reason: Some(format!(
-                                    "the stored login belongs to {}, but profile {} now uses {}",
+                                    "{STORED_FOR_ANOTHER} {}, but profile {} now uses {}",
                                     stored.describe(),
                                     rt.name,
                                     owner.describe()
@@ -291,6 +309,9 @@ impl OAuthSource {
                 .client_credentials(&rt.profile.scopes, None)
                 .await
                 .map_err(|e| oauth_error(name, e))?;
+            rt.record()
+                .get_or_insert_with(|| SessionRecord::of_login(&response, &rt.profile.scopes, sent))
+                .update(&response, sent);
             tracing::info!(profile = %name, "access token obtained (client credentials)");
             return Ok(issued(&response, sent));
         }
@@ -298,7 +319,7 @@ impl OAuthSource {
         let Some(mut refresh_token) = self.load_refresh_token(&rt, &mut slot).await? else {
             return Err(SourceError::LoginRequired {
                 profile: name.to_owned(),
-                reason: Some("no refresh token is stored".into()),
+                reason: Some(NO_REFRESH_TOKEN.into()),
             });
         };
         let client = self.client_for(&rt).await?;
@@ -327,6 +348,10 @@ impl OAuthSource {
                 Err(e) => return Err(oauth_error(name, e)),
             }
         };
+        let record_changed = rt
+            .record()
+            .get_or_insert_with(SessionRecord::default)
+            .update(&response, sent);
         if let Some(new) = &response.refresh_token
             && *new != refresh_token
         {
@@ -340,9 +365,10 @@ impl OAuthSource {
             slot.legacy = false;
             tracing::info!(profile = %name, "access token refreshed; rotated refresh token stored");
         } else {
-            if slot.legacy {
+            if slot.legacy || record_changed {
                 // Stored before secrets were bound to their server: seal it
-                // now that the server accepted it.
+                // now that the server accepted it. Or the server told who
+                // the user is or what it granted: keep that with it.
                 match self
                     .write_bound(&rt, SecretKind::RefreshToken, &refresh_token)
                     .await
@@ -368,6 +394,7 @@ impl OAuthSource {
         sent: SystemTime,
     ) -> Result<IssuedToken, SourceError> {
         let rt = self.runtime(name)?;
+        *rt.record() = Some(SessionRecord::of_login(response, &rt.profile.scopes, sent));
         if let Some(refresh_token) = &response.refresh_token {
             let mut slot = rt.refresh.lock().await;
             self.write_bound(&rt, SecretKind::RefreshToken, refresh_token)
@@ -419,8 +446,14 @@ impl OAuthSource {
                 // Not refused, only not checked (TLS, network, 5xx), and
                 // nothing to lose: kept for when the server answers, so
                 // fixing the connection needs no second import.
-                let stored = !kept
-                    && error.is_transient()
+                let unchecked = !kept && error.is_transient();
+                if unchecked {
+                    *rt.record() = Some(SessionRecord {
+                        logged_in_at: Some(crate::clock::unix_secs(self.clock.now())),
+                        ..SessionRecord::default()
+                    });
+                }
+                let stored = unchecked
                     && self
                         .write_bound(&rt, SecretKind::RefreshToken, token)
                         .await
@@ -438,6 +471,14 @@ impl OAuthSource {
                 });
             }
         };
+        // A new login: its record (user, scopes, times) starts here and is
+        // stored with the refresh token, in the same write.
+        let mut record = SessionRecord {
+            logged_in_at: Some(crate::clock::unix_secs(sent)),
+            ..SessionRecord::default()
+        };
+        record.update(&response, sent);
+        *rt.record() = Some(record);
         let keep = response.refresh_token.as_ref().unwrap_or(token);
         self.write_bound(&rt, SecretKind::RefreshToken, keep)
             .await
@@ -451,17 +492,22 @@ impl OAuthSource {
 
     /// Logs `name` out: revokes its refresh token at the server once (when
     /// `revoke` and an endpoint is known), then deletes it from the store
-    /// whatever the revocation's outcome. Returns whether it was revoked.
-    pub async fn logout(&self, name: &str, revoke: bool) -> Result<bool, SourceError> {
+    /// whatever the revocation's outcome. Returns whether it was revoked,
+    /// and whether there was a refresh token (or one unreadable) at all.
+    pub async fn logout(&self, name: &str, revoke: bool) -> Result<(bool, bool), SourceError> {
         let rt = self.runtime(name)?;
         let mut slot = rt.refresh.lock().await;
-        let token = match self.load_refresh_token(&rt, &mut slot).await {
-            Ok(token) => token,
+        let (token, existed) = match self.load_refresh_token(&rt, &mut slot).await {
+            Ok(token) => {
+                let existed = token.is_some();
+                (token, existed)
+            }
             Err(e) => {
                 tracing::warn!(profile = %name, "cannot read the refresh token to revoke it: {e}");
-                None
+                (None, true)
             }
         };
+        *rt.record() = None;
         let mut revoked = false;
         if let Some(token) = &token
             && revoke
@@ -499,7 +545,32 @@ impl OAuthSource {
         }
         deleted?;
         tracing::info!(profile = %name, revoked, "logged out");
-        Ok(revoked)
+        Ok((revoked, existed))
+    }
+
+    /// Who `name`'s login belongs to, as known in memory (no store read).
+    pub fn known_record(&self, name: &str) -> Option<SessionRecord> {
+        let map = self.runtimes.lock().unwrap_or_else(PoisonError::into_inner);
+        map.get(name).and_then(|rt| rt.record().clone())
+    }
+
+    /// Who `name`'s login belongs to, reading the store if this daemon has
+    /// not yet (after a restart), and whether a refresh token is stored.
+    pub async fn identity(&self, name: &str) -> Result<(Option<SessionRecord>, bool), SourceError> {
+        let rt = self.runtime(name)?;
+        let has_refresh_token = if rt.profile.grant == Grant::ClientCredentials {
+            false
+        } else {
+            let mut slot = rt.refresh.lock().await;
+            match self.load_refresh_token(&rt, &mut slot).await {
+                Ok(token) => token.is_some(),
+                // Stored for another owner: there is a login, not usable.
+                Err(SourceError::LoginRequired { .. }) => false,
+                Err(e) => return Err(e),
+            }
+        };
+        let record = rt.record().clone();
+        Ok((record, has_refresh_token))
     }
 
     /// Stores `name`'s client secret; the client is rebuilt on next use.
@@ -540,6 +611,10 @@ impl TokenSource for OAuthSource {
 
     fn check(&self) -> Result<(), SourceError> {
         self.profiles.config().map(|_| ())
+    }
+
+    fn session_record(&self, profile: &str) -> Option<SessionRecord> {
+        self.known_record(profile)
     }
 }
 

@@ -116,16 +116,71 @@ impl Runtime {
             Err(e) => return Response::Error(e),
         };
         self.logins.cancel_profile(&name);
+        // A client-credentials session has no refresh token: it is logged
+        // in while it holds an access token.
+        let had_token = self
+            .sessions
+            .status_of(&name)
+            .is_some_and(|p| p.expires_at.is_some());
         let outcome = self.source.logout(&name, revoke).await;
         // Cleared whatever the store said: this daemon stops using the token.
         self.sessions.clear(&name);
         match outcome {
-            Ok(revoked) => Response::LoggedOut {
+            Ok((_, false)) if !had_token => Response::NotLoggedIn { profile: name },
+            Ok((revoked, _)) => Response::LoggedOut {
                 profile: name,
                 revoked,
             },
             Err(e) => Response::Error(e.to_response()),
         }
+    }
+
+    /// `WhoAmI`: the user, scopes and times of `profile`'s login, read
+    /// from the store after a restart; never a token.
+    pub async fn whoami(&self, profile: Option<&str>) -> Response {
+        let name = match self.sessions.resolve(profile) {
+            Ok(name) => name,
+            Err(e) => return Response::Error(e),
+        };
+        let (record, has_refresh_token) = match self.source.identity(&name).await {
+            Ok(found) => found,
+            Err(e) => return Response::Error(e.to_response()),
+        };
+        let Some(status) = self.sessions.status_of(&name) else {
+            return Response::Error(ErrorResponse::new(
+                ErrorKind::UnknownProfile,
+                format!("no profile named {name:?}"),
+            ));
+        };
+        let server = self
+            .source
+            .profile(&name)
+            .map(|p| p.server().to_owned())
+            .unwrap_or_default();
+        let logged_in = has_refresh_token || status.expires_at.is_some();
+        let ended = match status.ended {
+            Some(end) => Some(end),
+            None if !logged_in => Some(wrs_proto::SessionEnd::NeverLoggedIn),
+            None => None,
+        };
+        let record = record.unwrap_or_default();
+        Response::Identity(wrs_proto::IdentityReport {
+            profile: name,
+            server,
+            state: status.state,
+            subject: record.subject,
+            username: record.username,
+            name: record.name,
+            email: record.email,
+            issuer: record.issuer,
+            scope: record.scope,
+            scope_granted: record.scope_granted,
+            logged_in_at: record.logged_in_at,
+            refresh_token_issued_at: record.refresh_token_issued_at,
+            access_token_lifetime_secs: status.token_lifetime_secs,
+            access_token_expires_at: status.expires_at,
+            ended,
+        })
     }
 
     /// `ImportRefreshToken`: refresh with it, and only if the server takes
@@ -203,15 +258,32 @@ impl Runtime {
     /// client secret. Send it before the profile leaves the configuration:
     /// the configuration says which store holds the secrets.
     pub async fn forget(&self, profile: &str, revoke: bool) -> Response {
-        let response = self.logout(Some(profile), revoke).await;
-        let Response::LoggedOut { profile, revoked } = response else {
-            return response;
+        let (profile, revoked) = match self.logout(Some(profile), revoke).await {
+            Response::LoggedOut { profile, revoked } => (profile, revoked),
+            // Nothing to log out of; the client secret may still be there.
+            Response::NotLoggedIn { profile } => (profile, false),
+            other => return other,
         };
         if let Err(e) = self.source.delete_client_secret(&profile).await {
             return Response::Error(e.to_response());
         }
         tracing::info!(profile = %profile, "profile secrets forgotten");
         Response::LoggedOut { profile, revoked }
+    }
+
+    /// Applies the configuration file if it changed on disk since it was
+    /// last read, exactly as [`Runtime::reload`] does; a broken file keeps
+    /// the previous configuration and shows in `status` and `doctor`.
+    /// Called before each request, so an edit applies without a ritual.
+    pub fn follow_config(&self) {
+        if self.source.profiles_config().changed_on_disk() {
+            tracing::info!(
+                file = %self.source.profiles_config().path().display(),
+                "configuration file changed on disk: reloading"
+            );
+            // A broken file was logged and is kept for `status`.
+            let _ = self.reload();
+        }
     }
 
     /// `Reload` (and SIGHUP): re-read the configuration; sessions of
@@ -327,6 +399,19 @@ impl Accounts for Runtime {
 
     fn reload(&self) -> Response {
         Runtime::reload(self)
+    }
+
+    fn follow_config(&self) {
+        Runtime::follow_config(self);
+    }
+
+    fn config_state(&self) -> Option<(String, Option<String>)> {
+        let profiles = self.source.profiles_config();
+        Some((profiles.path().display().to_string(), profiles.file_error()))
+    }
+
+    fn whoami<'a>(&'a self, profile: Option<&'a str>) -> BoxFuture<'a, Response> {
+        Box::pin(Runtime::whoami(self, profile))
     }
 
     fn import<'a>(

@@ -41,8 +41,8 @@ use std::time::{Duration, SystemTime};
 
 use tokio::sync::{Notify, watch};
 use wrs_proto::{
-    ErrorKind, ErrorResponse, PlannedFetch, ProfileStatus, ProfileSummary, Secret, SessionState,
-    TokenReply,
+    ErrorKind, ErrorResponse, PlannedFetch, ProfileStatus, ProfileSummary, Secret, SessionEnd,
+    SessionState, TokenReply,
 };
 
 use crate::clock::{Clock, unix_secs};
@@ -116,6 +116,8 @@ struct SessionInner {
     uses: u64,
     /// The "asks for more than the server gives" warning was logged.
     warned_min_ttl: bool,
+    /// A logout ended the session (until the next token).
+    logged_out: bool,
     served: HourWindow,
     requests: HourWindow,
 }
@@ -151,6 +153,15 @@ impl SessionInner {
         } else {
             SessionState::LoggedOut
         }
+    }
+
+    /// Why there is no session, when that is known here: a logout, or the
+    /// "login required" the last fetch got.
+    fn ended(&self) -> Option<SessionEnd> {
+        if self.logged_out {
+            return Some(SessionEnd::LoggedOut);
+        }
+        self.last_error.as_ref().and_then(SourceError::session_end)
     }
 
     fn needs_login(&self) -> bool {
@@ -309,6 +320,7 @@ impl SessionInner {
             min_ttl_secs: required.as_secs(),
             min_ttl_met: met,
             warning,
+            scope: None,
         }
     }
 
@@ -510,6 +522,7 @@ impl Sessions {
         inner.last_error = None;
         inner.warned_min_ttl = false;
         inner.logged_in = true;
+        inner.logged_out = false;
         // Whoever logs in is about to use the profile.
         inner.last_used = Some(self.shared.clock.now());
         let cached = self.shared.policy.cache(token, issued_at);
@@ -536,6 +549,7 @@ impl Sessions {
         inner.failures = 0;
         inner.logged_in = false;
         inner.warned_min_ttl = false;
+        inner.logged_out = true;
         session.changed.notify_one();
     }
 
@@ -608,6 +622,12 @@ impl Sessions {
                         .map(|l| self.shared.policy.hourly_budget(l)),
                     keep_warm_secs: p.keep_warm.as_secs(),
                     keepalive_secs: p.keepalive.map_or(0, |k| k.as_secs()),
+                    user: self
+                        .shared
+                        .source
+                        .session_record(&p.name)
+                        .and_then(|r| r.user()),
+                    ended: inner.ended(),
                     name: p.name,
                 }
             })
@@ -630,6 +650,11 @@ impl Sessions {
                 }
             })
             .collect()
+    }
+
+    /// `profile`'s status, as in [`Sessions::status`].
+    pub fn status_of(&self, profile: &str) -> Option<ProfileStatus> {
+        self.status().into_iter().find(|p| p.name == profile)
     }
 
     /// `profile`'s session state.
@@ -743,6 +768,7 @@ fn start_fetch(
                     inner.uses = 0;
                     inner.last_error = None;
                     inner.logged_in = true;
+                    inner.logged_out = false;
                 }
                 Err(e) => {
                     tracing::warn!(profile = %name, "token fetch failed: {e}");

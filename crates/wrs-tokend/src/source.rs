@@ -11,7 +11,7 @@
 use std::time::{Duration, SystemTime};
 
 use wrs_oauth::NetworkProblem;
-use wrs_proto::{ErrorKind, ErrorResponse, Secret};
+use wrs_proto::{ErrorKind, ErrorResponse, Secret, SessionEnd};
 
 use crate::future::BoxFuture;
 
@@ -166,8 +166,10 @@ impl SourceError {
             SourceError::Config(_) | SourceError::ServerConfig(_) => {
                 ErrorResponse::new(ErrorKind::Config, message)
             }
-            SourceError::ConfigFile(_) => ErrorResponse::new(ErrorKind::Config, message)
-                .with_hint("fix the file, then run `wrs-token daemon reload`"),
+            SourceError::ConfigFile(_) => ErrorResponse::new(ErrorKind::Config, message).with_hint(
+                "fix the file: the daemon applies it by itself (`wrs-token status` shows \
+                     whether it loads)",
+            ),
             SourceError::Tls {
                 profile, problem, ..
             } => ErrorResponse::new(ErrorKind::Network, message)
@@ -190,7 +192,29 @@ impl SourceError {
     }
 }
 
+/// The reason of a [`SourceError::LoginRequired`] when no refresh token is
+/// stored: never logged in here, or logged out.
+pub const NO_REFRESH_TOKEN: &str = "no refresh token is stored";
+
+/// How the reason of a [`SourceError::LoginRequired`] starts when the
+/// stored login belongs to another server or client.
+pub const STORED_FOR_ANOTHER: &str = "the stored login belongs to";
+
 impl SourceError {
+    /// Why the session ended, for a "login required": nothing stored, a
+    /// stored login for another owner, or else the server's `invalid_grant`
+    /// (the refresh token expired or was revoked).
+    pub fn session_end(&self) -> Option<SessionEnd> {
+        let SourceError::LoginRequired { reason, .. } = self else {
+            return None;
+        };
+        Some(match reason.as_deref() {
+            Some(NO_REFRESH_TOKEN) => SessionEnd::NeverLoggedIn,
+            Some(r) if r.starts_with(STORED_FOR_ANOTHER) => SessionEnd::Rejected,
+            _ => SessionEnd::Revoked,
+        })
+    }
+
     /// Whether retrying later may succeed: the renewal scheduler backs off
     /// and retries these, and stops on every other error.
     pub fn is_transient(&self) -> bool {
@@ -288,6 +312,12 @@ pub trait TokenSource: Send + Sync + 'static {
     /// configuration file) answers every profile request.
     fn check(&self) -> Result<(), SourceError> {
         Ok(())
+    }
+
+    /// Who `profile`'s login belongs to and what it was granted, when
+    /// known without asking anyone (no store read, no network).
+    fn session_record(&self, _profile: &str) -> Option<crate::identity::SessionRecord> {
+        None
     }
 }
 

@@ -23,7 +23,11 @@ async fn a_broken_config_at_start_answers_every_profile_request_with_file_and_li
     assert_eq!(err.kind, ErrorKind::Config);
     assert!(err.message.contains("config.toml:3"), "{}", err.message);
     assert!(err.message.contains("colour"), "{}", err.message);
-    assert!(err.hint.unwrap().contains("wrs-token daemon reload"));
+    assert!(
+        err.hint
+            .unwrap()
+            .contains("the daemon applies it by itself")
+    );
     for request in [
         Request::ListProfiles {},
         Request::Logout {

@@ -61,7 +61,7 @@ async fn json_mode_serves_several_requests_on_one_connection() {
     let daemon = TestDaemon::start("profile=p", fast_limits()).await;
     let mut c = JsonClient::new(daemon.connect().await);
     // Hand-written, as a plugin author would.
-    c.send_line(r#"{"version":2,"request":{"get_token":{"profile":"p","min_ttl_secs":0}}}"#)
+    c.send_line(r#"{"version":3,"request":{"get_token":{"profile":"p","min_ttl_secs":0}}}"#)
         .await;
     assert_eq!(token_of(c.read().await.unwrap()), "wrs-test-p-1");
     assert!(matches!(
@@ -134,7 +134,7 @@ async fn malformed_input_gets_bad_request_and_the_daemon_keeps_serving() {
 
     // JSON that is not a request, and JSON that is not JSON.
     let mut c = JsonClient::new(daemon.connect().await);
-    c.send_line(r#"{"version":2,"request":{"no_such_request":{}}}"#)
+    c.send_line(r#"{"version":3,"request":{"no_such_request":{}}}"#)
         .await;
     expect_error(c.read().await, ErrorKind::BadRequest);
     assert!(c.read().await.is_none());

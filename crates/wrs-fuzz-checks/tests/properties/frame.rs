@@ -12,9 +12,9 @@ use wrs_proto::frame::{
     encode_json, read_frame, read_json_line,
 };
 use wrs_proto::{
-    ErrorKind, ErrorResponse, LoginMethod, LoginPrompt, MAX_FRAME_LEN, PlannedFetch, ProfileStatus,
-    ProfileSummary, Request, RequestEnvelope, Response, Secret, SessionState, StatusReport,
-    TokenReply,
+    ErrorKind, ErrorResponse, IdentityReport, LoginMethod, LoginPrompt, MAX_FRAME_LEN,
+    PlannedFetch, ProfileStatus, ProfileSummary, Request, RequestEnvelope, Response, Secret,
+    SessionEnd, SessionState, StatusReport, TokenReply,
 };
 
 use crate::cases;
@@ -86,7 +86,46 @@ fn request() -> impl Strategy<Value = Request> {
             .prop_map(|(profile, revoke)| Request::ForgetProfile { profile, revoke }),
         (name(), option::of(text()))
             .prop_map(|(profile, login_id)| Request::LoginCancel { profile, login_id }),
+        name().prop_map(|profile| Request::WhoAmI { profile }),
     ]
+}
+
+fn session_end() -> impl Strategy<Value = Option<SessionEnd>> {
+    option::of(every())
+}
+
+fn identity() -> impl Strategy<Value = IdentityReport> {
+    let who = (name(), name(), name(), name(), name());
+    let times = (
+        option::of(any::<u64>()),
+        option::of(any::<u64>()),
+        option::of(any::<u64>()),
+        option::of(any::<u64>()),
+    );
+    (
+        (text(), text(), session_state()),
+        who,
+        (name(), any::<bool>()),
+        times,
+        session_end(),
+    )
+        .prop_map(|(head, who, scope, times, ended)| IdentityReport {
+            profile: head.0,
+            server: head.1,
+            state: head.2,
+            subject: who.0,
+            username: who.1,
+            name: who.2,
+            email: who.3,
+            issuer: who.4,
+            scope: scope.0,
+            scope_granted: scope.1,
+            logged_in_at: times.0,
+            refresh_token_issued_at: times.1,
+            access_token_lifetime_secs: times.2,
+            access_token_expires_at: times.3,
+            ended,
+        })
 }
 
 fn error_kind() -> impl Strategy<Value = ErrorKind> {
@@ -110,23 +149,34 @@ fn profile_status() -> impl Strategy<Value = ProfileStatus> {
         option::of(any::<u64>()),
     );
     let counts = (any::<u64>(), any::<u64>(), any::<u64>(), any::<u64>());
-    (text(), session_state(), name(), planned(), times, counts).prop_map(
-        |(name, state, last_error, next_refresh, times, counts)| ProfileStatus {
-            name,
-            state,
-            expires_at: times.0,
-            next_refresh_at: times.1,
-            last_error,
-            next_refresh,
-            token_lifetime_secs: times.2,
-            last_used_at: times.3,
-            served_last_hour: counts.0,
-            token_requests_last_hour: counts.1,
-            token_request_budget_per_hour: times.4,
-            keep_warm_secs: counts.2,
-            keepalive_secs: counts.3,
-        },
+    (
+        text(),
+        session_state(),
+        name(),
+        planned(),
+        times,
+        counts,
+        (name(), session_end()),
     )
+        .prop_map(
+            |(name, state, last_error, next_refresh, times, counts, who)| ProfileStatus {
+                name,
+                state,
+                expires_at: times.0,
+                next_refresh_at: times.1,
+                last_error,
+                next_refresh,
+                token_lifetime_secs: times.2,
+                last_used_at: times.3,
+                served_last_hour: counts.0,
+                token_requests_last_hour: counts.1,
+                token_request_budget_per_hour: times.4,
+                keep_warm_secs: counts.2,
+                keepalive_secs: counts.3,
+                user: who.0,
+                ended: who.1,
+            },
+        )
 }
 
 /// Every response variant (a new one must be added here).
@@ -149,10 +199,11 @@ fn response() -> impl Strategy<Value = Response> {
             text(),
             (any::<u64>(), any::<u64>(), any::<u64>()),
             any::<bool>(),
+            name(),
             name()
         )
             .prop_map(
-                |(profile, access_token, token_type, n, min_ttl_met, warning)| {
+                |(profile, access_token, token_type, n, min_ttl_met, warning, scope)| {
                     Response::Token(TokenReply {
                         profile,
                         access_token,
@@ -162,6 +213,7 @@ fn response() -> impl Strategy<Value = Response> {
                         min_ttl_secs: n.2,
                         min_ttl_met,
                         warning,
+                        scope,
                     })
                 }
             ),
@@ -171,10 +223,11 @@ fn response() -> impl Strategy<Value = Response> {
             any::<u32>(),
             any::<u64>(),
             text(),
-            vec(profile_status(), 0..3)
+            vec(profile_status(), 0..3),
+            (text(), name())
         )
             .prop_map(
-                |(daemon_version, protocol_version, pid, uptime_secs, socket, profiles)| {
+                |(daemon_version, protocol_version, pid, uptime_secs, socket, profiles, config)| {
                     Response::Status(StatusReport {
                         daemon_version,
                         protocol_version,
@@ -182,6 +235,8 @@ fn response() -> impl Strategy<Value = Response> {
                         uptime_secs,
                         socket,
                         profiles,
+                        config_file: config.0,
+                        config_error: config.1,
                     })
                 }
             ),
@@ -229,6 +284,8 @@ fn response() -> impl Strategy<Value = Response> {
         (text(), text()).prop_map(|(profile, store)| Response::SecretStored { profile, store }),
         (text(), any::<bool>())
             .prop_map(|(profile, cancelled)| Response::LoginCancelled { profile, cancelled }),
+        identity().prop_map(Response::Identity),
+        text().prop_map(|profile| Response::NotLoggedIn { profile }),
     ]
 }
 
@@ -269,7 +326,7 @@ proptest! {
 
     #[test]
     fn json_like_lines_go_through_the_frame_checks(body in "[{}\\[\\]\":,a-z0-9_ \\\\]{0,200}") {
-        let line = format!("{{\"version\":2,\"request\":{body}\n");
+        let line = format!("{{\"version\":3,\"request\":{body}\n");
         frame::request(line.as_bytes());
         let line = format!("{{{body}\n");
         frame::response(line.as_bytes());
@@ -300,7 +357,7 @@ proptest! {
         if newline {
             line.push(b'\n');
         }
-        line.extend_from_slice(b"{\"version\":2}\n");
+        line.extend_from_slice(b"{\"version\":3}\n");
         let mut reader = BufReader::new(Cursor::new(line));
         let refused = match read_json_line(&mut reader) {
             Err(WireError::TooLarge { .. }) => true,

@@ -51,6 +51,10 @@ fn sample_requests() -> Vec<Request> {
             profile: None,
             login_id: None,
         },
+        Request::WhoAmI {
+            profile: Some("plm".into()),
+        },
+        Request::WhoAmI { profile: None },
     ]
 }
 
@@ -70,6 +74,7 @@ fn sample_responses() -> Vec<Response> {
             min_ttl_secs: 10,
             min_ttl_met: true,
             warning: None,
+            scope: Some("openid offline_access".into()),
         }),
         Response::Invalidated {
             profile: "plm".into(),
@@ -85,6 +90,43 @@ fn sample_responses() -> Vec<Response> {
         Response::LoginCancelled {
             profile: "plm".into(),
             cancelled: true,
+        },
+        Response::Identity(crate::IdentityReport {
+            profile: "plm".into(),
+            server: "https://sso.example.com".into(),
+            state: crate::SessionState::Active,
+            subject: Some("alice".into()),
+            username: Some("alice".into()),
+            name: Some("Alice Example".into()),
+            email: Some("alice@example.com".into()),
+            issuer: Some("https://sso.example.com".into()),
+            scope: Some("openid offline_access".into()),
+            scope_granted: true,
+            logged_in_at: Some(1_800_000_000),
+            refresh_token_issued_at: Some(1_800_000_100),
+            access_token_lifetime_secs: Some(7),
+            access_token_expires_at: Some(1_800_000_107),
+            ended: None,
+        }),
+        Response::Identity(crate::IdentityReport {
+            profile: "old".into(),
+            server: "https://sso.example.com".into(),
+            state: crate::SessionState::NeedsLogin,
+            subject: None,
+            username: None,
+            name: None,
+            email: None,
+            issuer: None,
+            scope: None,
+            scope_granted: false,
+            logged_in_at: None,
+            refresh_token_issued_at: None,
+            access_token_lifetime_secs: None,
+            access_token_expires_at: None,
+            ended: Some(crate::SessionEnd::Revoked),
+        }),
+        Response::NotLoggedIn {
+            profile: "plm".into(),
         },
     ]
 }
@@ -140,7 +182,7 @@ fn binary_frames_start_with_zero_so_json_detection_is_unambiguous() {
 #[test]
 fn json_request_shape_is_the_documented_one() {
     // docs/protocol.md shows this exact line; plugins depend on it.
-    let line = br#"{"version":2,"request":{"get_token":{"profile":"plm","min_ttl_secs":60}}}"#;
+    let line = br#"{"version":3,"request":{"get_token":{"profile":"plm","min_ttl_secs":60}}}"#;
     let env = decode_request(Mode::Json, line).unwrap();
     assert_eq!(
         env.request,
@@ -150,10 +192,17 @@ fn json_request_shape_is_the_documented_one() {
             env_min_ttl_secs: None
         }
     );
-    let status = br#"{"version":2,"request":{"status":{}}}"#;
+    let status = br#"{"version":3,"request":{"status":{}}}"#;
     assert_eq!(
         decode_request(Mode::Json, status).unwrap().request,
         Request::Status {}
+    );
+    let whoami = br#"{"version":3,"request":{"who_am_i":{"profile":"plm"}}}"#;
+    assert_eq!(
+        decode_request(Mode::Json, whoami).unwrap().request,
+        Request::WhoAmI {
+            profile: Some("plm".into())
+        }
     );
 }
 
@@ -201,21 +250,21 @@ fn oversize_messages_are_refused_on_write_too() {
 
 #[test]
 fn hostile_inner_length_does_not_allocate() {
-    // version 2, variant 0 (get_token), Some, then a string length of ~2^60:
+    // version 3, variant 0 (get_token), Some, then a string length of ~2^60:
     // the decode limit must refuse it instead of reserving memory.
-    let body = [2u8, 0, 1, 0xfd, 0, 0, 0, 0, 0, 0, 0, 0x10];
+    let body = [3u8, 0, 1, 0xfd, 0, 0, 0, 0, 0, 0, 0, 0x10];
     let err = decode_request(Mode::Binary, &body).unwrap_err();
     assert!(matches!(err, WireError::Decode(_)), "{err:?}");
 }
 
 #[test]
 fn unknown_variant_is_a_decode_error() {
-    let body = [2u8, 200];
+    let body = [3u8, 200];
     assert!(matches!(
         decode_request(Mode::Binary, &body),
         Err(WireError::Decode(_))
     ));
-    let json = br#"{"version":2,"request":{"make_coffee":{}}}"#;
+    let json = br#"{"version":3,"request":{"make_coffee":{}}}"#;
     assert!(matches!(
         decode_request(Mode::Json, json),
         Err(WireError::InvalidJson(_))
@@ -230,10 +279,10 @@ fn wrong_version_is_reported_before_the_body_is_decoded() {
         decode_request(Mode::Binary, &body),
         Err(WireError::VersionMismatch { peer: 7 })
     ));
-    let json = br#"{"version":3,"request":{"something_new":{"x":1}}}"#;
+    let json = br#"{"version":4,"request":{"something_new":{"x":1}}}"#;
     assert!(matches!(
         decode_request(Mode::Json, json),
-        Err(WireError::VersionMismatch { peer: 3 })
+        Err(WireError::VersionMismatch { peer: 4 })
     ));
     // Version 1 clients sent `min_ttl_secs` as a plain number.
     let json = br#"{"version":1,"request":{"get_token":{"profile":null,"min_ttl_secs":10}}}"#;
@@ -250,7 +299,7 @@ fn invalid_json_and_invalid_utf8_are_typed_errors() {
         Err(WireError::InvalidJson(_))
     ));
     assert!(matches!(
-        decode_request(Mode::Json, b"{\"version\":2}"),
+        decode_request(Mode::Json, b"{\"version\":3}"),
         Err(WireError::InvalidJson(_))
     ));
     assert!(matches!(

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use wrs_proto::{LoginMethod, LoginPrompt, Request, Response, Secret};
+use wrs_proto::{IdentityReport, LoginMethod, LoginPrompt, Request, Response, Secret};
 
 use super::{
     Client, ClientError, Connection, LOGIN_WAIT_MARGIN, NETWORK_TIMEOUT, STORE_TIMEOUT,
@@ -46,6 +46,8 @@ pub struct LoggedOut {
     pub profile: String,
     /// Whether the refresh token was revoked at the server.
     pub revoked: bool,
+    /// Whether there was a login to end (false: nothing was stored).
+    pub logged_in: bool,
 }
 
 impl Client {
@@ -148,6 +150,15 @@ impl Client {
         logged_out("forget-profile", self.request(request, NETWORK_TIMEOUT)?)
     }
 
+    /// Who `profile`'s session belongs to (never a token). The daemon may
+    /// read its store to answer, after a restart.
+    pub fn whoami(&self, profile: Option<String>) -> Result<IdentityReport, ClientError> {
+        match self.request(Request::WhoAmI { profile }, STORE_TIMEOUT)? {
+            Response::Identity(report) => Ok(report),
+            other => Err(unexpected("whoami", &other)),
+        }
+    }
+
     /// Stores `profile`'s client secret; returns where it went, in words.
     pub fn set_client_secret(
         &self,
@@ -199,7 +210,16 @@ fn logged_in(request: &'static str, response: Response) -> Result<LoggedIn, Clie
 
 fn logged_out(request: &'static str, response: Response) -> Result<LoggedOut, ClientError> {
     match response {
-        Response::LoggedOut { profile, revoked } => Ok(LoggedOut { profile, revoked }),
+        Response::LoggedOut { profile, revoked } => Ok(LoggedOut {
+            profile,
+            revoked,
+            logged_in: true,
+        }),
+        Response::NotLoggedIn { profile } => Ok(LoggedOut {
+            profile,
+            revoked: false,
+            logged_in: false,
+        }),
         other => Err(unexpected(request, &other)),
     }
 }

@@ -157,6 +157,8 @@ mod tests {
             uptime_secs: 61,
             socket: "/s".into(),
             profiles: vec![],
+            config_file: String::new(),
+            config_error: None,
         });
         assert_eq!(
             text,

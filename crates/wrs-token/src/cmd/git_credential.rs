@@ -382,6 +382,7 @@ mod tests {
             min_ttl_secs: 10,
             min_ttl_met: true,
             warning: None,
+            scope: None,
         }
     }
 

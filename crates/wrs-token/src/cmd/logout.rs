@@ -1,9 +1,12 @@
 //! `wrs-token logout`: the daemon revokes the refresh token at the server
-//! (unless told not to) and forgets the profile's tokens.
+//! (unless told not to) and forgets the profile's tokens. A profile with
+//! nothing to log out of is an error, "not logged in", exit 1, as
+//! `gh auth logout` does: a script that logs out twice learns that the
+//! first time already did it.
 
 use crate::cli::LogoutArgs;
 use crate::client::{Client, LoggedOut};
-use crate::exit::Failure;
+use crate::exit::{Exit, Failure};
 use crate::output::write_stdout;
 
 /// `wrs-token logout`.
@@ -12,7 +15,16 @@ pub fn run(client: &Client, args: &LogoutArgs) -> Result<(), Failure> {
     let out = client
         .logout(profile.clone(), !args.no_revoke)
         .map_err(|e| Failure::from_client(e, profile.as_deref()))?;
+    if !out.logged_in {
+        return Err(not_logged_in(&out.profile));
+    }
     write_stdout(render(&out, !args.no_revoke).as_bytes())
+}
+
+/// The failure of a logout with nothing to log out of.
+pub fn not_logged_in(profile: &str) -> Failure {
+    Failure::new(Exit::Failure, format!("not logged in to profile {profile}"))
+        .with_hint(format!("log in with `wrs-token login {profile}`"))
 }
 
 /// What `logout` reports.
@@ -37,6 +49,7 @@ mod tests {
         let out = |revoked| LoggedOut {
             profile: "plm".into(),
             revoked,
+            logged_in: true,
         };
         assert_eq!(
             render(&out(true), true),
@@ -44,5 +57,13 @@ mod tests {
         );
         assert!(render(&out(false), true).contains("was not revoked at the server"));
         assert!(render(&out(false), false).contains("--no-revoke"));
+    }
+
+    #[test]
+    fn nothing_to_log_out_of_is_exit_1_with_a_hint() {
+        let f = not_logged_in("plm");
+        assert_eq!(f.message, "not logged in to profile plm");
+        assert_eq!(f.exit, Exit::Failure);
+        assert_eq!(f.hint.as_deref(), Some("log in with `wrs-token login plm`"));
     }
 }

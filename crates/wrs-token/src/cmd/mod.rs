@@ -14,3 +14,4 @@ pub mod print;
 pub mod profile;
 pub mod service;
 pub mod status;
+pub mod whoami;

@@ -1,36 +1,180 @@
 //! `wrs-token status`: the daemon and every profile's session. It only
 //! looks: it never starts a daemon just to report that one is running.
+//!
+//! Without a daemon it still answers (exit 0): the profiles from the config
+//! file (which this client reads itself), "daemon not running", and a
+//! config file that does not load, with its file and line. Whether a
+//! refresh token is stored stays "unknown" then: the secret stores
+//! (keyring over D-Bus, …) belong to the daemon, and this thin client links
+//! none of them (DESIGN.md, "The client").
+//!
+//! `--json` has one shape whether the daemon runs or not: the daemon's
+//! [`StatusReport`] fields (null when it does not run) plus
+//! `daemon: {running, socket}`.
 
-use wrs_proto::{PlannedFetch, ProfileStatus, StatusReport};
+use serde_json::{Value, json};
+use wrs_proto::{PlannedFetch, ProfileStatus, SessionEnd, StatusReport};
 
 use crate::cli::StatusArgs;
-use crate::client::{self, Client, ClientError};
-use crate::exit::Failure;
+use crate::client::{self, Client};
+use crate::exit::{Exit, Failure};
 use crate::output::{human_duration, now_unix, state_name, write_stdout};
+
+/// What `status` found without a daemon: the config file as this client
+/// reads it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Offline {
+    /// The socket nobody listens on.
+    pub socket: String,
+    /// The config file.
+    pub config_file: String,
+    /// The configured profiles, `(name, server, is_default)`.
+    pub profiles: Vec<(String, String, bool)>,
+    /// Why the config file does not load, if it does not.
+    pub config_error: Option<String>,
+}
 
 /// `wrs-token status`.
 pub fn run(client: &Client, args: &StatusArgs) -> Result<(), Failure> {
-    let report = fetch(client)?;
+    let found = match client::try_connect(client.endpoint())? {
+        Some(conn) => Ok(client::status_of(conn)?),
+        None => Err(offline(client)),
+    };
     let text = if args.json {
-        let mut json = serde_json::to_string_pretty(&report)
-            .map_err(|e| Failure::new(crate::exit::Exit::Failure, e.to_string()))?;
+        let value = match &found {
+            Ok(report) => json_running(report),
+            Err(off) => json_offline(off),
+        };
+        let mut json = serde_json::to_string_pretty(&value)
+            .map_err(|e| Failure::new(Exit::Failure, e.to_string()))?;
         json.push('\n');
         json
     } else {
-        render(&report, now_unix())
+        match &found {
+            Ok(report) => render(report, now_unix()),
+            Err(off) => render_offline(off),
+        }
     };
     write_stdout(text.as_bytes())
 }
 
-/// The daemon's report, or "daemon not running" (exit 4) without autostart.
-pub fn fetch(client: &Client) -> Result<StatusReport, Failure> {
-    let conn = client::try_connect(client.endpoint())?.ok_or_else(|| {
-        Failure::from(ClientError::NotRunning {
-            socket: client.endpoint().socket.clone(),
+/// The config file as this client reads it, for a status without daemon.
+fn offline(client: &Client) -> Offline {
+    let socket = client.endpoint().socket.display().to_string();
+    let Some(paths) = wrs_config::Paths::resolve() else {
+        return Offline {
+            socket,
+            config_file: String::new(),
+            profiles: Vec::new(),
+            config_error: Some(format!(
+                "cannot locate the config file: neither {}, XDG_CONFIG_HOME nor HOME is set",
+                wrs_sys::env::CONFIG
+            )),
+        };
+    };
+    let config_file = paths.config_file.display().to_string();
+    match wrs_config::Config::load(&paths.config_file) {
+        Ok(config) => {
+            let default = config.resolve_name(None).map(str::to_owned);
+            let mut profiles: Vec<(String, String, bool)> = config
+                .profiles
+                .iter()
+                .map(|(name, p)| {
+                    let is_default = default.as_deref() == Some(name.as_str());
+                    (name.clone(), p.server().to_owned(), is_default)
+                })
+                .collect();
+            profiles.sort_by_key(|(_, _, is_default)| !is_default);
+            Offline {
+                socket,
+                config_file,
+                profiles,
+                config_error: None,
+            }
+        }
+        Err(e) => Offline {
+            socket,
+            config_file,
+            profiles: Vec::new(),
+            config_error: Some(e.to_string()),
+        },
+    }
+}
+
+/// `status --json` with a daemon: its report plus `daemon`.
+pub fn json_running(report: &StatusReport) -> Value {
+    let mut value = serde_json::to_value(report).unwrap_or(Value::Null);
+    if let Value::Object(map) = &mut value {
+        map.insert(
+            "daemon".into(),
+            json!({"running": true, "socket": report.socket}),
+        );
+    }
+    value
+}
+
+/// `status --json` without a daemon: the same keys, what only the daemon
+/// knows null or "unknown".
+pub fn json_offline(off: &Offline) -> Value {
+    let profiles: Vec<Value> = off
+        .profiles
+        .iter()
+        .map(|(name, server, is_default)| {
+            json!({
+                "name": name,
+                "server": server,
+                "is_default": is_default,
+                "state": "unknown",
+                "stored_session": "unknown",
+            })
         })
-        .with_hint("start it with `wrs-token daemon start` (commands such as `print` start it automatically)")
-    })?;
-    Ok(client::status_of(conn)?)
+        .collect();
+    json!({
+        "daemon": {"running": false, "socket": off.socket},
+        "daemon_version": null,
+        "protocol_version": null,
+        "pid": null,
+        "uptime_secs": null,
+        "socket": off.socket,
+        "config_file": off.config_file,
+        "config_error": off.config_error,
+        "profiles": profiles,
+    })
+}
+
+/// The human-readable report without a daemon.
+pub fn render_offline(off: &Offline) -> String {
+    let mut out = format!(
+        "daemon   not running (socket {}); `print` and the other token commands start it\n",
+        off.socket
+    );
+    match &off.config_error {
+        Some(error) => {
+            out.push_str(&format!("config   BROKEN: {error}\n"));
+            out.push_str("         fix the file; `wrs-token doctor` checks it\n");
+            return out;
+        }
+        None => out.push_str(&format!("config   {}\n\n", off.config_file)),
+    }
+    if off.profiles.is_empty() {
+        out.push_str("no profiles configured: add one with `wrs-token profile add NAME`\n");
+        return out;
+    }
+    let mut rows = vec![["PROFILE", "SERVER", "STORED SESSION"].map(String::from)];
+    for (name, server, is_default) in &off.profiles {
+        let name = if *is_default {
+            format!("{name} (default)")
+        } else {
+            name.clone()
+        };
+        rows.push([
+            name,
+            server.clone(),
+            "unknown (daemon not running)".to_owned(),
+        ]);
+    }
+    out.push_str(&crate::output::table(&rows));
+    out
 }
 
 /// The human-readable report at time `now` (Unix seconds).
@@ -43,12 +187,25 @@ pub fn render(report: &StatusReport, now: u64) -> String {
         human_duration(report.uptime_secs),
         report.socket,
     );
+    if let Some(error) = &report.config_error {
+        out.insert_str(
+            out.len() - 1,
+            &format!(
+                "config   BROKEN, the daemon keeps the previous configuration: {error}\n         \
+                 fix the file; the daemon applies it by itself on the next command\n"
+            ),
+        );
+        if report.profiles.is_empty() {
+            return out;
+        }
+    }
     if report.profiles.is_empty() {
         out.push_str("no profiles configured: add one with `wrs-token profile add NAME`\n");
         return out;
     }
     let header = [
         "PROFILE",
+        "USER",
         "STATE",
         "LIFETIME",
         "EXPIRES IN",
@@ -58,7 +215,7 @@ pub fn render(report: &StatusReport, now: u64) -> String {
         "LAST ERROR",
     ]
     .map(String::from);
-    let rows: Vec<[String; 8]> = report.profiles.iter().map(|p| row(p, now)).collect();
+    let rows: Vec<[String; 9]> = report.profiles.iter().map(|p| row(p, now)).collect();
     let mut widths = header.clone().map(|h| h.len());
     for r in &rows {
         for (w, cell) in widths.iter_mut().zip(r) {
@@ -80,7 +237,17 @@ pub fn render(report: &StatusReport, now: u64) -> String {
     out
 }
 
-fn row(p: &ProfileStatus, now: u64) -> [String; 8] {
+/// Why a session ended, short enough for a table cell.
+fn end_cell(end: SessionEnd) -> &'static str {
+    match end {
+        SessionEnd::NeverLoggedIn => "never logged in",
+        SessionEnd::LoggedOut => "logged out",
+        SessionEnd::Revoked => "refresh token revoked or expired",
+        SessionEnd::Rejected => "stored login rejected",
+    }
+}
+
+fn row(p: &ProfileStatus, now: u64) -> [String; 9] {
     let expires = match p.expires_at {
         None => "-".to_owned(),
         Some(at) if at <= now => "expired".to_owned(),
@@ -109,9 +276,17 @@ fn row(p: &ProfileStatus, now: u64) -> [String; 8] {
         .map(|e| e.split_whitespace().collect::<Vec<_>>().join(" "))
         .filter(|e| !e.is_empty())
         .unwrap_or_else(|| "-".to_owned());
+    let state = match p.ended {
+        // "logged out (logged out)" says nothing twice.
+        Some(end) if state_name(p.state) != end_cell(end) => {
+            format!("{} ({})", state_name(p.state), end_cell(end))
+        }
+        _ => state_name(p.state).to_owned(),
+    };
     [
         p.name.clone(),
-        state_name(p.state).to_owned(),
+        p.user.clone().unwrap_or_else(|| "-".to_owned()),
+        state,
         lifetime,
         expires,
         next,
@@ -142,6 +317,8 @@ mod tests {
             token_request_budget_per_hour: None,
             keep_warm_secs: 600,
             keepalive_secs: 21_600,
+            user: None,
+            ended: None,
         }
     }
 
@@ -153,6 +330,8 @@ mod tests {
             uptime_secs: 3_720,
             socket: "/run/user/1000/wrs-token/agent.sock".into(),
             profiles,
+            config_file: "/home/u/.config/wrs-token/config.toml".into(),
+            config_error: None,
         }
     }
 
@@ -169,11 +348,13 @@ mod tests {
                     served_last_hour: 5210,
                     token_requests_last_hour: 5,
                     token_request_budget_per_hour: Some(7),
+                    user: Some("alice@example.com".into()),
                     ..profile("plm", SessionState::Active)
                 },
                 ProfileStatus {
                     expires_at: Some(now - 5),
                     last_error: Some("invalid_grant:\nrefresh token expired".into()),
+                    ended: Some(SessionEnd::Revoked),
                     ..profile("ci-service", SessionState::NeedsLogin)
                 },
                 ProfileStatus {
@@ -192,10 +373,10 @@ mod tests {
 daemon   running, pid 4242, version 0.1.0, protocol 1, up 1h 2m
 socket   /run/user/1000/wrs-token/agent.sock
 
-PROFILE     STATE        LIFETIME  EXPIRES IN  NEXT                SERVED/1H  SERVER REQ/1H     LAST ERROR
-plm         active       15m 0s    4m 10s      renewal in 3m 10s   5210       5 (budget 7)      -
-ci-service  needs login  -         expired     -                   0          0                 invalid_grant: refresh token expired
-idle        idle         7s        expired     keepalive in 4h 0m  0          110 (budget 687)  -
+PROFILE     USER               STATE                                           LIFETIME  EXPIRES IN  NEXT                SERVED/1H  SERVER REQ/1H     LAST ERROR
+plm         alice@example.com  active                                          15m 0s    4m 10s      renewal in 3m 10s   5210       5 (budget 7)      -
+ci-service  -                  needs login (refresh token revoked or expired)  -         expired     -                   0          0                 invalid_grant: refresh token expired
+idle        -                  idle                                            7s        expired     keepalive in 4h 0m  0          110 (budget 687)  -
 ";
         assert_eq!(text, expected);
     }
@@ -217,7 +398,72 @@ idle        idle         7s        expired     keepalive in 4h 0m  0          11
         };
         assert_eq!(
             row(&p, 20),
-            ["p", "backing off", "-", "-", "retry due now", "0", "0", "-"].map(String::from)
+            [
+                "p",
+                "-",
+                "backing off",
+                "-",
+                "-",
+                "retry due now",
+                "0",
+                "0",
+                "-"
+            ]
+            .map(String::from)
         );
+    }
+
+    #[test]
+    fn a_broken_config_is_shown_with_its_line_never_as_no_profiles() {
+        let mut r = report(vec![]);
+        r.config_error = Some("/c/config.toml:3:1: unknown field `colour`".into());
+        let text = render(&r, 0);
+        assert!(text.contains("config   BROKEN"), "{text}");
+        assert!(text.contains("config.toml:3:1"), "{text}");
+        assert!(!text.contains("no profiles configured"), "{text}");
+        let off = Offline {
+            socket: "/s".into(),
+            config_file: "/c/config.toml".into(),
+            profiles: vec![],
+            config_error: r.config_error.clone(),
+        };
+        let text = render_offline(&off);
+        assert!(
+            text.contains("not running") && text.contains("config.toml:3:1"),
+            "{text}"
+        );
+        assert!(!text.contains("no profiles configured"), "{text}");
+    }
+
+    #[test]
+    fn without_a_daemon_the_profiles_come_from_the_config_and_json_keeps_its_shape() {
+        let off = Offline {
+            socket: "/s".into(),
+            config_file: "/c/config.toml".into(),
+            profiles: vec![
+                ("plm".into(), "https://sso".into(), true),
+                ("ci".into(), "https://sso/token".into(), false),
+            ],
+            config_error: None,
+        };
+        let text = render_offline(&off);
+        assert!(
+            text.starts_with("daemon   not running (socket /s)"),
+            "{text}"
+        );
+        assert!(text.contains("plm (default)  https://sso"), "{text}");
+        assert!(text.contains("unknown (daemon not running)"), "{text}");
+        let offline = json_offline(&off);
+        let running = json_running(&report(vec![profile("plm", SessionState::Active)]));
+        assert_eq!(offline["daemon"]["running"], false);
+        assert_eq!(running["daemon"]["running"], true);
+        let keys = |v: &Value| {
+            let mut k: Vec<String> = v.as_object().unwrap().keys().cloned().collect();
+            k.sort();
+            k
+        };
+        assert_eq!(keys(&offline), keys(&running));
+        assert_eq!(offline["profiles"][1]["name"], "ci");
+        assert_eq!(offline["profiles"][0]["state"], "unknown");
     }
 }

@@ -37,6 +37,9 @@ pub(super) fn check(
         }
         Ok(report) => {
             out.push(running(&report));
+            if let Some(check) = daemon_config(&report) {
+                out.push(check);
+            }
             Some(report)
         }
         Err(ClientError::Daemon(e)) if e.kind == wrs_proto::ErrorKind::VersionMismatch => {
@@ -131,14 +134,29 @@ fn not_running(endpoint: &Endpoint, autostart_allowed: bool) -> Check {
     }
 }
 
+/// The config file as the running daemon read it: a file that does not
+/// load keeps the daemon on its previous configuration, which a user who
+/// just edited the file must hear about.
+pub(super) fn daemon_config(report: &StatusReport) -> Option<Check> {
+    let error = report.config_error.as_deref()?;
+    Some(Check::fail(
+        "daemon: config",
+        format!(
+            "the running daemon cannot use the config file, it keeps the previous one: {error}"
+        ),
+        "fix the file at the line named; the daemon applies it by itself on the next command",
+    ))
+}
+
 /// The profile's session as the daemon sees it.
 pub(super) fn session(name: &str, profile: &Profile, report: &StatusReport, out: &mut Vec<Check>) {
     let check = format!("{name}: session");
     let Some(p) = report.profiles.iter().find(|p| p.name == name) else {
         out.push(Check::warn(
             check,
-            "the running daemon has not loaded this profile (the config file changed since)",
-            "`wrs-token daemon reload`",
+            "the running daemon has not loaded this profile (its config file does not load, \
+             or changed again since)",
+            "fix the config file (see the config checks); the daemon applies it by itself",
         ));
         return;
     };
@@ -254,6 +272,26 @@ mod tests {
     use super::*;
     use crate::cmd::doctor::Status;
 
+    #[test]
+    fn a_config_file_the_daemon_cannot_use_fails_with_its_line() {
+        let mut report = StatusReport {
+            daemon_version: "0.1.0".into(),
+            protocol_version: PROTOCOL_VERSION,
+            pid: 1,
+            uptime_secs: 1,
+            socket: "/s".into(),
+            profiles: vec![],
+            config_file: "/c/config.toml".into(),
+            config_error: None,
+        };
+        assert_eq!(daemon_config(&report), None);
+        report.config_error = Some("/c/config.toml:7:1: unknown field `colour`".into());
+        let check = daemon_config(&report).unwrap();
+        assert_eq!(check.status, Status::Fail);
+        assert!(check.detail.contains("config.toml:7:1"), "{check:?}");
+        assert!(check.detail.contains("keeps the previous one"), "{check:?}");
+    }
+
     fn status(lifetime: u64, sent: u64, budget: u64) -> ProfileStatus {
         ProfileStatus {
             name: "plm".into(),
@@ -269,6 +307,8 @@ mod tests {
             token_request_budget_per_hour: Some(budget),
             keep_warm_secs: 600,
             keepalive_secs: 21_600,
+            user: None,
+            ended: None,
         }
     }
 
