@@ -10,7 +10,19 @@ use crate::output::{human_duration, now_unix, state_name, write_stdout};
 
 /// `wrs-token status`.
 pub fn run(client: &Client, args: &StatusArgs) -> Result<(), Failure> {
-    let report = fetch(client)?;
+    let mut report = fetch(client)?;
+    if let Some(name) = args.profile()? {
+        report.profiles.retain(|p| p.name == name);
+        if report.profiles.is_empty() {
+            return Err(Failure::new(
+                crate::exit::Exit::Failure,
+                format!("the daemon knows no profile named {name}"),
+            )
+            .with_hint(
+                "see `wrs-token profile list`; after editing the config, `wrs-token daemon reload`",
+            ));
+        }
+    }
     let text = if args.json {
         let mut json = serde_json::to_string_pretty(&report)
             .map_err(|e| Failure::new(crate::exit::Exit::Failure, e.to_string()))?;
