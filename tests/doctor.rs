@@ -48,6 +48,9 @@ fn add_profile(sb: &Sandbox, name: &str, issuer: &str, extra: &[&str]) {
         // Not the keyring: this test is about doctor, not the Secret Service.
         "--store",
         "file",
+        // Broken set-ups are added on purpose: `profile add`'s own checks
+        // (the same probe) would refuse them.
+        "--no-check",
     ];
     args.extend_from_slice(extra);
     let out = sb.run(&args);
@@ -303,4 +306,35 @@ fn json_output_parses_and_carries_the_same_statuses() {
         from_json.contains(&("FAIL".into(), "gone: discovery".into())),
         "{from_json:?}"
     );
+}
+
+/// A rotated or mistyped client secret: doctor's client check (the
+/// daemon's own token request with the stored secret) fails and says how
+/// to store the right one.
+#[test]
+fn a_wrong_client_secret_fails_the_client_check() {
+    let sb = Sandbox::new();
+    let mock = Mock::start();
+    let out = sb.run_with_stdin(
+        &[
+            "profile",
+            "add",
+            "plm",
+            "--issuer",
+            &mock.ready.issuer,
+            "--client-id",
+            "wrs-confidential",
+            "--client-secret-stdin",
+            "--store",
+            "file",
+            "--no-check",
+        ],
+        "not-the-secret\n",
+    );
+    assert!(out.status.success(), "{}", describe(&out));
+    let out = doctor(&sb, &["plm"]);
+    assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+    let text = stdout(&out);
+    assert_eq!(status_of(&text, "plm: client auth"), "FAIL", "{text}");
+    assert!(text.contains("wrs-token profile set-secret plm"), "{text}");
 }

@@ -116,6 +116,8 @@ fn relayed_profile(sb: &Sandbox, mock: &Mock, relay: &Relay) {
         "profile",
         "add",
         "plm",
+        // The faults are the point: `profile add`'s checks would refuse them.
+        "--no-check",
         "--authorization-endpoint",
         &mock.ready.authorization_endpoint,
         "--token-endpoint",
@@ -198,7 +200,8 @@ fn a_tls_failure_says_what_to_fix_and_the_fix_applies_without_a_new_login() {
     let ca = tempfile::NamedTempFile::new().unwrap();
     let mock = Mock::start_with(&["--tls", "--ca-out", ca.path().to_str().unwrap()]);
     let sb = Sandbox::new();
-    sb.add_public_profile("plm", &mock.ready.issuer, "file", &[]);
+    // Untrusted on purpose: `profile add`'s checks would refuse it.
+    sb.add_public_profile("plm", &mock.ready.issuer, "file", &["--no-check"]);
     // The imported login is checked with a refresh, which the untrusted
     // chain fails; the login is kept for when the chain is trusted.
     let minted = mock.admin(
@@ -242,6 +245,8 @@ fn connection_refused_is_answered_at_once_saying_when_the_next_try_is() {
             "profile",
             "add",
             "svc",
+            // Nobody listens: `profile add`'s checks would refuse it.
+            "--no-check",
             "--token-endpoint",
             &format!("http://127.0.0.1:{port}/as/token.oauth2"),
             "--grant",

@@ -41,6 +41,9 @@ const LEAKY: &[(&[&str], Option<&str>)] = &[
             "--client-id",
             "wrs-cli",
             "--client-secret-stdin",
+            // No server to check against: the point is what the client
+            // sends to an impostor's socket.
+            "--no-check",
         ],
         Some("client-secret-that-must-not-leak\n"),
     ),

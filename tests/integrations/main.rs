@@ -361,3 +361,54 @@ fn git_helper_offers_nothing_to_a_host_no_profile_names() {
     assert!(out.status.success(), "{}", describe(&out));
     assert_eq!(stdout(&out), "");
 }
+
+/// An internal CA usually signs both the authorization server and
+/// Windchill: with only `ca_file` set, `wrs-token curl` has curl trust it
+/// for the Windchill host too (`--cacert`), so the call works as the
+/// daemon's token requests do. The user's own `-k`/`--cacert` win.
+#[test]
+fn curl_trusts_the_profiles_ca_for_the_windchill_host() {
+    let ca = tempfile::NamedTempFile::new().unwrap();
+    let mock = Mock::start_with(&["--tls", "--ca-out", ca.path().to_str().unwrap()]);
+    let sb = Sandbox::new();
+    let out = sb.run_with_stdin(
+        &[
+            "profile",
+            "add",
+            "wc",
+            "--token-endpoint",
+            &mock.ready.token_endpoint,
+            "--grant",
+            "client-credentials",
+            "--client-id",
+            "wrs-service",
+            "--client-secret-stdin",
+            "--store",
+            "memory",
+            "--ca-file",
+            ca.path().to_str().unwrap(),
+            "--resource",
+            &mock.ready.wrs_root,
+        ],
+        "wrs-service-secret\n",
+    );
+    assert!(out.status.success(), "profile add: {}", describe(&out));
+    let url = format!("{}ProdMgmt/Parts", mock.ready.wrs_root);
+    assert!(url.starts_with("https://"), "{url}");
+    let out = sb.run(&["curl", "-sS", &url]);
+    assert!(out.status.success(), "{}", describe(&out));
+    let parts: serde_json::Value = serde_json::from_slice(&out.stdout).expect("OData JSON");
+    assert_eq!(parts["value"][0]["Name"], "Bracket", "{parts}");
+    // A CA of the user's own replaces the profile's: here a wrong one, so
+    // curl refuses the chain (exit 60 or 77) and the profile's was not added.
+    let other = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(other.path(), "").unwrap();
+    let out = sb.run(&[
+        "curl",
+        "-sS",
+        "--cacert",
+        other.path().to_str().unwrap(),
+        &url,
+    ]);
+    assert!(!out.status.success(), "{}", describe(&out));
+}

@@ -15,11 +15,13 @@
 //! secret.
 #![deny(missing_docs)]
 
+mod edit;
 mod file;
 mod paths;
 mod profile;
 mod small_file;
 
+pub use edit::{Edit, EditError, OWNER_KEYS, PATH_KEYS, PROFILE_KEYS};
 pub use file::{Config, ConfigError};
 pub use paths::Paths;
 pub use profile::{

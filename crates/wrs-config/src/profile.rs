@@ -94,6 +94,11 @@ pub struct Profile {
     /// pick the profile for a URL (git, curl).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resource: Option<String>,
+    /// CA bundle (PEM) `wrs-token curl` has curl trust for the Windchill
+    /// host; [`Profile::resource_ca`] falls back to `ca_file`, as one
+    /// internal CA usually signs both servers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource_ca_file: Option<String>,
     /// Where secrets are kept.
     #[serde(default)]
     pub store: StoreKind,
@@ -256,6 +261,12 @@ impl Profile {
             .as_deref()
             .or(self.token_endpoint.as_deref())
             .unwrap_or("")
+    }
+
+    /// The CA bundle that signs the Windchill host: `resource_ca_file`,
+    /// else `ca_file`.
+    pub fn resource_ca(&self) -> Option<&str> {
+        self.resource_ca_file.as_deref().or(self.ca_file.as_deref())
     }
 
     /// Whether a client secret is needed.

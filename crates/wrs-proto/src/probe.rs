@@ -154,6 +154,25 @@ impl ProbeReport {
     pub fn failed(&self) -> bool {
         self.checks.iter().any(|c| c.status == ProbeStatus::Fail)
     }
+
+    /// The report for people: `STATUS  check: detail`, then `fix: …` under
+    /// anything that is not ok. `wrs-tokend probe` prints it; `wrs-token
+    /// profile add` shows it before adding a profile (or refusing to).
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        for c in &self.checks {
+            let status = match c.status {
+                ProbeStatus::Ok => "ok",
+                ProbeStatus::Warn => "warn",
+                ProbeStatus::Fail => "FAIL",
+            };
+            out.push_str(&format!("{status:<4}  {}: {}\n", c.check.label(), c.detail));
+            if let Some(fix) = &c.fix {
+                out.push_str(&format!("      fix: {fix}\n"));
+            }
+        }
+        out
+    }
 }
 
 #[cfg(test)]

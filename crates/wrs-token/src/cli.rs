@@ -15,7 +15,8 @@ pub use integrations::{CompletionsArgs, CurlArgs, ExecArgs, GitCredentialArgs, M
 pub use ops::{DoctorArgs, ServiceCommand, ServiceInstallArgs};
 pub use profile::{
     AuthArg, GrantArg, ProfileAddArgs, ProfileCommand, ProfileListArgs, ProfileRemoveArgs,
-    ProfileSetDefaultArgs, ProfileSetSecretArgs, ProfileShowArgs, StoreArg,
+    ProfileRenameArgs, ProfileSetArgs, ProfileSetDefaultArgs, ProfileSetSecretArgs,
+    ProfileShowArgs, ProfileUnsetArgs, StoreArg,
 };
 pub use profile_name::ProfileNameParser;
 
@@ -49,20 +50,25 @@ Get started:
   wrs-token demo             # the whole flow against a local mock, first
   wrs-token profile add plm --issuer https://sso.example.com --client-id wrs-cli
   wrs-token login plm
-  curl -H @<(wrs-token header) https://plm.example.com/Windchill/oauth/servlet/odata/";
+  curl -H @<(wrs-token header) \\
+      https://plm.example.com/Windchill/oauth/servlet/odata/";
 
 const PRINT_HELP: &str = "\
 Examples:
-  TOKEN=$(wrs-token print -p plm)
+  TOKEN=$(wrs-token print plm)       # or: wrs-token print -p plm
   wrs-token print --json --min-ttl 60";
 
 const HEADER_HELP: &str = "\
 Examples:
-  curl -H @<(wrs-token header) https://plm.example.com/Windchill/oauth/servlet/odata/ProdMgmt/Parts";
+  curl -H @<(wrs-token header) \\
+      https://plm.example.com/Windchill/oauth/servlet/odata/ProdMgmt/Parts
+  curl -H @<(wrs-token header plm) \\
+      https://plm.example.com/Windchill/oauth/servlet/odata/ProdMgmt/Parts";
 
 const STATUS_HELP: &str = "\
 Examples:
   wrs-token status
+  wrs-token status plm               # one profile
   wrs-token status --json
 
 Works without the daemon: then it shows the profiles from the config file
@@ -84,6 +90,23 @@ const DAEMON_HELP: &str = "\
 Examples:
   wrs-token daemon status
   wrs-token daemon stop      # the next command starts a fresh one";
+
+const DAEMON_START_HELP: &str = "\
+Examples:
+  wrs-token daemon start     # rarely needed: commands start it on demand";
+
+const DAEMON_STOP_HELP: &str = "\
+Examples:
+  wrs-token daemon stop      # the next command starts a fresh one";
+
+const DAEMON_STATUS_HELP: &str = "\
+Examples:
+  wrs-token daemon status
+  wrs-token daemon status || echo 'no daemon (exit code 4)'";
+
+const DAEMON_RELOAD_HELP: &str = "\
+Examples:
+  wrs-token daemon reload    # after editing the config file by hand";
 
 const LOGIN_HELP: &str = "\
 Examples:
@@ -115,7 +138,7 @@ touched.";
 const LOGOUT_HELP: &str = "\
 Examples:
   wrs-token logout plm
-  wrs-token logout plm --no-revoke    # forget the tokens, leave them valid at the server
+  wrs-token logout plm --no-revoke    # forget the tokens; the server keeps them
 
 A profile that is not logged in: \"not logged in to profile NAME\", exit 1.";
 
@@ -175,7 +198,7 @@ pub enum Command {
     /// Log a profile out: revoke its refresh token and forget its tokens.
     #[command(after_help = LOGOUT_HELP)]
     Logout(LogoutArgs),
-    /// Add, list, show and remove profiles.
+    /// Add, list, show, edit, rename and remove profiles.
     #[command(subcommand)]
     Profile(ProfileCommand),
     /// Control the background daemon.
@@ -241,11 +264,22 @@ impl TokenArgs {
     pub fn profile(&self) -> Option<String> {
         self.profile.clone().filter(|p| !p.is_empty())
     }
+
+    /// The profile named positionally (`name`) or with `-p`; both given
+    /// and different is a usage error ([`profile_name::either`]).
+    pub fn profile_or(&self, name: Option<&str>) -> Result<Option<String>, crate::exit::Failure> {
+        let env = std::env::var(wrs_sys::env::PROFILE).ok();
+        profile_name::either(name, self.profile.as_deref(), env.as_deref())
+    }
 }
 
 /// `wrs-token print`.
 #[derive(Debug, Clone, Args)]
 pub struct PrintArgs {
+    /// The profile, as with -p (both given must agree).
+    #[arg(value_name = "NAME", value_parser = ProfileNameParser::optional())]
+    pub name: Option<String>,
+
     /// Which token.
     #[command(flatten)]
     pub token: TokenArgs,
@@ -266,6 +300,10 @@ pub struct PrintArgs {
 /// `wrs-token header`.
 #[derive(Debug, Clone, Args)]
 pub struct HeaderArgs {
+    /// The profile, as with -p (both given must agree).
+    #[arg(value_name = "NAME", value_parser = ProfileNameParser::optional())]
+    pub name: Option<String>,
+
     /// Which token.
     #[command(flatten)]
     pub token: TokenArgs,
@@ -278,9 +316,25 @@ pub struct HeaderArgs {
 /// `wrs-token status`.
 #[derive(Debug, Clone, Args)]
 pub struct StatusArgs {
+    /// Show only this profile (default: every profile).
+    #[arg(value_name = "NAME", value_parser = ProfileNameParser::optional())]
+    pub name: Option<String>,
+
+    /// Show only this profile, as NAME (both given must agree). Not taken
+    /// from $WRS_TOKEN_PROFILE: status shows every profile unless asked.
+    #[arg(short, long, value_name = "NAME", value_parser = ProfileNameParser::optional())]
+    pub profile: Option<String>,
+
     /// Print the daemon's status report as JSON.
     #[arg(long)]
     pub json: bool,
+}
+
+impl StatusArgs {
+    /// The one profile to show, or `None` for all.
+    pub fn profile(&self) -> Result<Option<String>, crate::exit::Failure> {
+        profile_name::either(self.name.as_deref(), self.profile.as_deref(), None)
+    }
 }
 
 /// `wrs-token whoami`.
@@ -387,14 +441,18 @@ pub struct DemoArgs {}
 #[derive(Debug, Clone, Copy, Subcommand)]
 pub enum DaemonCommand {
     /// Start the daemon in the background (does nothing if it is running).
+    #[command(after_help = DAEMON_START_HELP)]
     Start,
     /// Ask the daemon to shut down and wait until it has.
+    #[command(after_help = DAEMON_STOP_HELP)]
     Stop,
     /// Say whether the daemon runs, with its pid, version and socket
     /// (exit code 4 if it does not).
+    #[command(after_help = DAEMON_STATUS_HELP)]
     Status,
     /// Make the running daemon re-read the config file (does nothing if it
     /// does not run).
+    #[command(after_help = DAEMON_RELOAD_HELP)]
     Reload,
 }
 
@@ -610,7 +668,7 @@ mod tests {
         let cli = parse(&["profile", "list", "--json"]).unwrap();
         assert!(matches!(
             cli.command,
-            Command::Profile(ProfileCommand::List(ProfileListArgs { json: true }))
+            Command::Profile(ProfileCommand::List(ProfileListArgs { json: true, .. }))
         ));
         let cli = parse(&["profile", "show", "plm"]).unwrap();
         let Command::Profile(ProfileCommand::Show(a)) = cli.command else {
@@ -643,7 +701,7 @@ mod tests {
             panic!("not add")
         };
         assert_eq!(
-            (a.auth, a.grant, a.store),
+            (a.auth(), a.grant, a.store),
             (AuthArg::None, GrantArg::Device, StoreArg::File)
         );
         assert!(parse(&["profile", "add", "x", "--grant", "client-credentials"]).is_ok());
@@ -677,9 +735,49 @@ mod tests {
         }
         let mut missing = Vec::new();
         walk(&mut Cli::command(), "", &mut missing);
-        // `daemon start|stop|…` share the parent's examples.
-        missing.retain(|p| !p.starts_with(" wrs-token daemon "));
         assert!(missing.is_empty(), "no examples in --help of {missing:?}");
+    }
+
+    /// Every command's `after_help`, by path.
+    fn after_helps() -> Vec<(String, String)> {
+        fn walk(cmd: &clap::Command, path: &str, out: &mut Vec<(String, String)>) {
+            let path = format!("{path} {}", cmd.get_name());
+            if let Some(help) = cmd.get_after_help() {
+                out.push((path.clone(), help.to_string()));
+            }
+            for sub in cmd.get_subcommands() {
+                walk(sub, &path, out);
+            }
+        }
+        let mut out = Vec::new();
+        walk(&Cli::command(), "", &mut out);
+        out
+    }
+
+    /// clap wraps help text at the terminal's width, and an example line
+    /// wrapped there is a broken command (its continuation has no `\`). So
+    /// every example line fits an 80-column terminal, long ones continued
+    /// with `\` by hand.
+    #[test]
+    fn example_lines_fit_80_columns() {
+        let mut long = Vec::new();
+        for (path, help) in after_helps() {
+            let examples = help
+                .split("Examples:\n")
+                .nth(1)
+                .or_else(|| help.split("Get started:\n").nth(1))
+                .unwrap_or("");
+            for line in examples.lines().take_while(|l| !l.is_empty()) {
+                if line.chars().count() > 80 {
+                    long.push(format!("{path}: {line}"));
+                }
+            }
+        }
+        assert!(
+            long.is_empty(),
+            "wrapped at 80 columns:\n{}",
+            long.join("\n")
+        );
     }
 
     #[test]

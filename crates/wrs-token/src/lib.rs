@@ -26,13 +26,15 @@
 //!
 //! | command | what it does |
 //! | --- | --- |
-//! | `print [-p NAME] [--min-ttl SECS] [--header \| --json] [--no-newline]` | a valid access token on stdout |
-//! | `header [-p NAME]` | `Authorization: Bearer …` |
-//! | `status [--json]` | the daemon and every profile's session (never starts the daemon) |
+//! | `print [NAME \| -p NAME] [--min-ttl SECS] [--header \| --json] [--no-newline]` | a valid access token on stdout |
+//! | `header [NAME \| -p NAME]` | `Authorization: Bearer …` |
+//! | `status [NAME \| -p NAME] [--json]` | the daemon and every profile's session, or one (never starts the daemon) |
 //! | `login [NAME] [--no-browser \| --device \| --paste \| --refresh-token-stdin \| --cancel] [--timeout SECS]` | log a profile in (Ctrl-C cancels it at the daemon); honours `$BROWSER` |
 //! | `logout [NAME] [--no-revoke]` | revoke and forget a profile's tokens |
-//! | `profile add NAME …` | add a profile to the config file; its client secret goes to the daemon |
-//! | `profile list [--json]` / `show [NAME]` | the config file's profiles (no daemon needed) |
+//! | `profile add NAME … [--no-check]` | check a profile against its server, add it to the config file; its client secret goes to the daemon |
+//! | `profile list [--names \| --json]` / `show [NAME]` | the config file's profiles (no daemon needed) |
+//! | `profile set NAME KEY VALUE` / `unset NAME KEY` | edit one setting in place, comments kept |
+//! | `profile rename OLD NEW [--no-revoke]` | rename; the daemon forgets OLD's session and secret |
 //! | `profile remove NAME [--no-revoke]` | forget a profile's secrets, then delete it from the file |
 //! | `profile set-secret NAME` / `set-default NAME` | rotate a client secret; choose the default |
 //! | `daemon start\|stop\|status\|reload` | the daemon's life |
@@ -59,7 +61,9 @@
 //! - [`resource`]: which profile a URL belongs to (for `curl` and git).
 //! - [`probe`]: a profile's network checks, asked of `wrs-tokend probe`
 //!   (the daemon's binary has the HTTP stack; this client has none); for
-//!   `doctor`, and for `profile add` to check a client secret.
+//!   `doctor`, and for `profile add` to check a profile before adding it.
+//! - [`private_temp`]: private temporary directories (curl's header dump
+//!   and cookies, `profile add`'s config copy).
 //!
 //! # Exit codes
 //!
@@ -80,6 +84,7 @@ pub mod client;
 pub mod cmd;
 pub mod exit;
 pub mod output;
+pub mod private_temp;
 pub mod probe;
 pub mod profiles;
 pub mod programs;

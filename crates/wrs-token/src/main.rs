@@ -8,6 +8,11 @@ use wrs_token::cli::Cli;
 use wrs_token::exit::Exit;
 
 fn main() -> ExitCode {
+    // A shell's TAB (the script of `wrs-token completions`) sets this
+    // variable: answer with the candidates and exit. Without it, a no-op.
+    clap_complete::CompleteEnv::with_factory(wrs_token::cmd::completions::command)
+        .var(wrs_token::cmd::completions::COMPLETE_VAR)
+        .complete();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {

@@ -6,8 +6,10 @@
 //! authentication, clock). The probe starts no daemon, takes no lock and
 //! writes nothing. Its report is [`wrs_proto::probe::ProbeReport`].
 //!
-//! Below the commands: `doctor` shows every check; `profile add` can run
-//! the same probe and look at the `client_auth` check alone.
+//! Below the commands: `doctor` shows every check; `profile add` runs the
+//! same probe on the profile it is about to add ([`Prober::check_new`]),
+//! from a temporary config file and with the secret on the probe's stdin,
+//! before anything is written or stored.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -106,9 +108,42 @@ impl Prober {
 
     /// Starts probing `profile`; several probes may run at once.
     pub fn start(&self, profile: &str) -> Result<Running, ProbeError> {
-        let child = Command::new(&self.program)
+        let mut command = Command::new(&self.program);
+        command
             .args(["probe", profile, "--json"])
-            .stdin(Stdio::null())
+            .stdin(Stdio::null());
+        self.spawn(command)
+    }
+
+    /// Probes `profile` of the config file `config` (not the user's: a
+    /// profile not added yet), checking `secret` instead of a stored one.
+    pub fn check_new(
+        &self,
+        profile: &str,
+        config: &Path,
+        secret: Option<&wrs_proto::Secret>,
+    ) -> Result<ProbeReport, ProbeError> {
+        let mut command = Command::new(&self.program);
+        command
+            .args(["probe", profile, "--json"])
+            .env(wrs_sys::env::CONFIG, config);
+        if secret.is_some() {
+            command.arg("--client-secret-stdin").stdin(Stdio::piped());
+        } else {
+            command.stdin(Stdio::null());
+        }
+        let mut running = self.spawn(command)?;
+        if let (Some(secret), Some(mut stdin)) = (secret, running.child.stdin.take()) {
+            // A secret is far smaller than a pipe's buffer, and the probe
+            // reads all of stdin before anything else: no deadlock. A
+            // failed write shows as the probe's own complaint.
+            let _ = std::io::Write::write_all(&mut stdin, secret.expose().as_bytes());
+        }
+        running.wait()
+    }
+
+    fn spawn(&self, mut command: Command) -> Result<Running, ProbeError> {
+        let child = command
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()

@@ -29,7 +29,8 @@ pub fn save(config: &Config, path: &Path) -> Result<(), Failure> {
     config.save(path).map_err(config_failure)
 }
 
-fn config_failure(e: ConfigError) -> Failure {
+/// A configuration error as a failure with a hint.
+pub fn config_failure(e: ConfigError) -> Failure {
     let hint = match &e {
         ConfigError::Io { .. } => format!(
             "check the file's permissions, or set {}",

@@ -78,7 +78,9 @@ fn profile_daemon() -> FakeDaemon {
     })
 }
 
-const ADD_PUBLIC: [&str; 7] = [
+/// `profile add plm`, unchecked: the fake daemon has no server behind it
+/// (tests/profiles.rs checks the checks against the real mock).
+const ADD_PUBLIC: [&str; 8] = [
     "profile",
     "add",
     "plm",
@@ -86,6 +88,7 @@ const ADD_PUBLIC: [&str; 7] = [
     "https://sso.example.com",
     "--client-id",
     "wrs-cli",
+    "--no-check",
 ];
 
 #[test]
@@ -199,8 +202,8 @@ fn missing_flags_without_a_terminal_are_usage_errors() {
         err.contains("missing --issuer (or --authorization-endpoint"),
         "{err}"
     );
-    // A confidential client (basic is the default) needs its secret.
-    let (code, _, err) = run(home.cmd(&socket).args(ADD_PUBLIC));
+    // A confidential client needs its secret.
+    let (code, _, err) = run(home.cmd(&socket).args(ADD_PUBLIC).args(["--auth", "basic"]));
     assert_eq!(code, 2);
     assert!(err.contains("missing --client-secret-stdin"), "{err}");
     // An empty secret is refused.
@@ -253,7 +256,7 @@ fn a_secret_the_daemon_cannot_store_leaves_the_config_as_it_was() {
     let (code, _, _) = run(home
         .cmd(&home.no_daemon())
         .args(["profile", "add", "other", "--issuer", "https://sso"])
-        .args(["--client-id", "c", "--auth", "none"]));
+        .args(["--client-id", "c", "--auth", "none", "--no-check"]));
     assert_eq!(code, 0);
     let before = std::fs::read_to_string(home.config_file()).unwrap();
     let (code, _, _) = run_with_stdin(
@@ -293,6 +296,7 @@ fn list_show_and_remove() {
                     "--client-id",
                     "c",
                     "--client-secret-stdin",
+                    "--no-check",
                 ])
                 .args(extra),
             b"secret\n",
@@ -744,6 +748,7 @@ fn set_default_and_daemon_reload() {
             "c",
             "--auth",
             "none",
+            "--no-check",
         ]));
         assert_eq!(code, 0);
     }

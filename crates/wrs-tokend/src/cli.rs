@@ -87,6 +87,11 @@ pub struct ProbeArgs {
     /// Print the report as one JSON document (`wrs_proto::probe::ProbeReport`).
     #[arg(long)]
     pub json: bool,
+
+    /// Check the client secret read from stdin instead of the stored one
+    /// (`wrs-token profile add` checks a secret before anything stores it).
+    #[arg(long)]
+    pub client_secret_stdin: bool,
 }
 
 impl Cli {

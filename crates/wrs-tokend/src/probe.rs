@@ -26,6 +26,10 @@
 //!
 //! The probe never prints a secret: the client secret only travels in the
 //! request, and server text passes wrs-oauth's redaction.
+//!
+//! With `--client-secret-stdin` the secret is read from stdin instead of
+//! the store: `wrs-token profile add` probes a profile it has not saved yet
+//! (in a temporary `WRS_TOKEN_CONFIG`) with a secret nothing has stored.
 
 mod verdict;
 
@@ -73,8 +77,28 @@ pub fn main(args: &ProbeArgs) -> ExitCode {
         );
         return ExitCode::FAILURE;
     };
+    let secret = if args.client_secret_stdin {
+        let mut text = String::new();
+        if let Err(e) = std::io::Read::read_to_string(&mut std::io::stdin(), &mut text) {
+            eprintln!("wrs-tokend: cannot read the client secret from stdin: {e}");
+            return ExitCode::FAILURE;
+        }
+        // One trailing newline is the shell's, as for `wrs-token`'s flag;
+        // truncated in place, so the text moves into the Secret uncopied.
+        if text.ends_with('\n') {
+            text.pop();
+            if text.ends_with('\r') {
+                text.pop();
+            }
+        }
+        Some(Secret::new(text))
+    } else {
+        None
+    };
     // The daemon's HTTP settings are wrs-oauth's defaults (see `Runtime::load`).
-    let report = match runtime.block_on(run(&paths, &args.profile, &HttpConfig::default())) {
+    let base = HttpConfig::default();
+    let probed = run(&paths, &args.profile, &base, secret);
+    let report = match runtime.block_on(probed) {
         Ok(report) => report,
         Err(e) => {
             eprintln!("wrs-tokend: {e}");
@@ -102,11 +126,14 @@ pub async fn run(
     paths: &wrs_config::Paths,
     name: &str,
     base: &HttpConfig,
+    secret: Option<Secret>,
 ) -> Result<ProbeReport, SourceError> {
     let profiles = Profiles::load(&paths.config_file);
     let profile = profiles.profile(name)?;
     let stores = Stores::for_paths(paths);
-    Ok(probe(name, &profile, profiles.path(), &stores, base).await)
+    let mut probe = Probe::new(name, &profile, profiles.path(), base);
+    probe.secret = secret;
+    Ok(probe.finish(&stores).await)
 }
 
 /// Every check of one profile.
@@ -117,19 +144,9 @@ pub async fn probe(
     stores: &Stores,
     base: &HttpConfig,
 ) -> ProbeReport {
-    let mut probe = Probe {
-        name,
-        profile,
-        config_path,
-        base,
-        report: ProbeReport::new(name),
-        reached: Vec::new(),
-        clock: None,
-    };
-    probe.all(stores).await;
-    let mut report = probe.report;
-    report.checks.extend(probe.clock);
-    report
+    Probe::new(name, profile, config_path, base)
+        .finish(stores)
+        .await
 }
 
 /// The checks of one profile, with what they have found so far.
@@ -143,9 +160,37 @@ struct Probe<'a> {
     reached: Vec<String>,
     /// The clock line, from the first answer with a `Date`; shown last.
     clock: Option<ProbeCheck>,
+    /// The client secret to check instead of the stored one.
+    secret: Option<Secret>,
 }
 
-impl Probe<'_> {
+impl<'a> Probe<'a> {
+    fn new(
+        name: &'a str,
+        profile: &'a Profile,
+        config_path: &'a Path,
+        base: &'a HttpConfig,
+    ) -> Probe<'a> {
+        Probe {
+            name,
+            profile,
+            config_path,
+            base,
+            report: ProbeReport::new(name),
+            reached: Vec::new(),
+            clock: None,
+            secret: None,
+        }
+    }
+
+    /// Every check, then the clock line last.
+    async fn finish(mut self, stores: &Stores) -> ProbeReport {
+        self.all(stores).await;
+        let mut report = self.report;
+        report.checks.extend(self.clock);
+        report
+    }
+
     fn push(
         &mut self,
         check: ProbeTopic,
@@ -437,6 +482,9 @@ impl Probe<'_> {
         if p.auth == ClientAuth::None {
             return (public, None);
         }
+        if let Some(secret) = &self.secret {
+            return (client::confidential(p, secret.clone()), None);
+        }
         if p.store == StoreKind::Memory {
             let unchecked = check(
                 ProbeTopic::ClientAuth,
@@ -474,22 +522,9 @@ impl Probe<'_> {
     }
 }
 
-/// The report for people: `STATUS  check: detail`, then `fix: …` under
-/// anything that is not ok.
+/// The report for people ([`ProbeReport::render`]).
 pub fn render(report: &ProbeReport) -> String {
-    let mut out = String::new();
-    for c in &report.checks {
-        let status = match c.status {
-            ProbeStatus::Ok => "ok",
-            ProbeStatus::Warn => "warn",
-            ProbeStatus::Fail => "FAIL",
-        };
-        out.push_str(&format!("{status:<4}  {}: {}\n", c.check.label(), c.detail));
-        if let Some(fix) = &c.fix {
-            out.push_str(&format!("      fix: {fix}\n"));
-        }
-    }
-    out
+    report.render()
 }
 
 #[cfg(test)]

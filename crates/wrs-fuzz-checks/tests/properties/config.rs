@@ -74,6 +74,7 @@ fn profile() -> impl Strategy<Value = Profile> {
             redirect_uri: r.0,
             ca_file: r.1,
             resource: r.2,
+            resource_ca_file: None,
             store: r.3,
             min_ttl: r.4.0,
             keep_warm: r.4.1,

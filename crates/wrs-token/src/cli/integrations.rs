@@ -11,10 +11,13 @@ use super::{ProfileNameParser, TokenArgs};
 
 pub(super) const CURL_HELP: &str = "\
 Examples:
-  wrs-token curl https://plm.example.com/Windchill/oauth/servlet/odata/ProdMgmt/Parts
+  wrs-token curl \\
+      https://plm.example.com/Windchill/oauth/servlet/odata/ProdMgmt/Parts
   wrs-token curl -p plm -X POST -H 'Content-Type: application/json' \\
-      -d @part.json https://plm.example.com/Windchill/oauth/servlet/odata/ProdMgmt/Parts
-  wrs-token curl -f -sS -o parts.json https://plm.example.com/Windchill/oauth/servlet/odata/ProdMgmt/Parts
+      -d @part.json \\
+      https://plm.example.com/Windchill/oauth/servlet/odata/ProdMgmt/Parts
+  wrs-token curl -f -sS -o parts.json \\
+      https://plm.example.com/Windchill/oauth/servlet/odata/ProdMgmt/Parts
 
 wrs-token's own options come first; everything from the first other
 argument on is passed to curl unchanged (curl's -p is --proxytunnel).
@@ -48,7 +51,8 @@ $WRS_TOKEN_CURL names the curl to run (default: `curl` on PATH).";
 pub(super) const EXEC_HELP: &str = "\
 Examples:
   wrs-token exec -p plm -- python sync_parts.py
-  wrs-token exec --env WC_TOKEN -- sh -c 'curl -H \"Authorization: Bearer $WC_TOKEN\" \"$URL\"'
+  wrs-token exec --env WC_TOKEN -- \\
+      sh -c 'curl -H \"Authorization: Bearer $WC_TOKEN\" \"$URL\"'
 
 CMD gets the token in $WRS_ACCESS_TOKEN (or the variable --env names) and
 its expiry, in Unix seconds, in $WRS_ACCESS_TOKEN_EXPIRES_AT (or
@@ -59,10 +63,13 @@ and signals are CMD's own; elsewhere CMD's exit status is passed on.";
 
 pub(super) const GIT_CREDENTIAL_HELP: &str = "\
 Examples:
-  git config --global credential.https://plm.example.com.helper '!wrs-token git-credential'
+  git config --global \\
+      credential.https://plm.example.com.helper '!wrs-token git-credential'
   git config --global credential.https://plm.example.com.useHttpPath true
-  git config --global credential.https://git.example.com.helper '!wrs-token git-credential -p plm'
-  printf 'protocol=https\\nhost=plm.example.com\\n\\n' | wrs-token git-credential get
+  git config --global credential.https://git.example.com.helper \\
+      '!wrs-token git-credential -p plm'
+  printf 'protocol=https\\nhost=plm.example.com\\n\\n' | \\
+      wrs-token git-credential get
 
 Speaks git's credential-helper protocol (gitcredentials(7)). git calls
 `get` for a credential, `erase` when the server rejected it (wrs-token then
@@ -85,8 +92,9 @@ the token, and the refresh token never leaves the daemon. More in docs/git.md.";
 
 pub(super) const COMPLETIONS_HELP: &str = "\
 Examples:
-  wrs-token completions bash > ~/.local/share/bash-completion/completions/wrs-token
-  wrs-token completions zsh > ~/.zfunc/_wrs-token      # with fpath+=(~/.zfunc) in ~/.zshrc
+  wrs-token completions bash \\
+      > ~/.local/share/bash-completion/completions/wrs-token
+  wrs-token completions zsh > ~/.zfunc/_wrs-token  # with fpath+=(~/.zfunc)
   wrs-token completions fish > ~/.config/fish/completions/wrs-token.fish
   wrs-token completions powershell >> $PROFILE
 

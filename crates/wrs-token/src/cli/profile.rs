@@ -11,15 +11,21 @@ const ADD_HELP: &str = "\
 Examples:
   # A PingFederate issuer; endpoints come from its discovery document.
   printf '%s' \"$SECRET\" | wrs-token profile add plm \\
-      --issuer https://sso.example.com --client-id wrs-cli --client-secret-stdin \\
+      --issuer https://sso.example.com --client-id wrs-cli \\
+      --client-secret-stdin \\
       --scope openid --scope WINDCHILL_READ \\
       --resource https://plm.example.com/Windchill/oauth/servlet/odata/
-  # A public client (no secret), asked for missing values at the terminal:
-  wrs-token profile add dev --auth none
+  # A public client (no secret, no --auth), asked for what is missing:
+  wrs-token profile add dev
   # A CI service account with explicit endpoints, secrets kept in memory:
   wrs-token profile add ci --grant client-credentials --auth post \\
       --token-endpoint https://sso.example.com/as/token.oauth2 \\
       --client-id wrs-ci --client-secret-stdin --store memory < secret.txt
+
+Before anything is written, the profile is checked as `doctor` checks it:
+the server answers discovery naming the same issuer, its TLS chain is
+trusted, the token endpoint answers and accepts the client (its secret).
+A failed check adds nothing and says what to fix; --no-check skips them.
 
 The client secret never goes into the config file or onto the command line:
 it is read from stdin (or typed at a prompt without echo) and handed to the
@@ -28,7 +34,42 @@ daemon, which keeps it in the profile's store.";
 const LIST_HELP: &str = "\
 Examples:
   wrs-token profile list
+  wrs-token profile list --names      # one a line, for scripts and completion
   wrs-token profile list --json | jq -r '.[].name'";
+
+const SET_HELP: &str = "\
+Examples:
+  wrs-token profile set plm keepalive 3600
+  wrs-token profile set plm scopes 'openid offline_access WINDCHILL_READ'
+  wrs-token profile set plm ca_file ./corp-ca.pem  # kept as an absolute path
+  wrs-token profile set plm issuer https://sso2.example.com
+
+Edits one key of the profile in the config file, keeping its comments and
+order; the result is checked as `profile add` checks a profile, and a value
+that does not fit leaves the file untouched. Keys: issuer,
+authorization_endpoint, token_endpoint, revocation_endpoint,
+device_authorization_endpoint, client_id, auth, scopes, grant,
+redirect_uri, ca_file, resource, resource_ca_file, store, min_ttl,
+keep_warm, keepalive. Changing issuer, token_endpoint or client_id gives
+the profile another server or client: its stored refresh token and client
+secret belong to the old one and are no longer used (log in again; store the
+secret again with `profile set-secret`).";
+
+const UNSET_HELP: &str = "\
+Examples:
+  wrs-token profile unset plm min_ttl       # back to the default
+  wrs-token profile unset plm resource_ca_file";
+
+const RENAME_HELP: &str = "\
+Examples:
+  wrs-token profile rename plm plm-prod
+  wrs-token profile rename old-test test --no-revoke
+
+The profile keeps its place and comments in the config file (and stays the
+default if it was). Its session and client secret are stored under its name
+and are not carried over: the daemon forgets them (revoking the refresh
+token unless --no-revoke), and you log in again as the new name (and store
+a confidential client's secret again with `profile set-secret NEW`).";
 
 const SHOW_HELP: &str = "\
 Examples:
@@ -42,7 +83,8 @@ Examples:
 const SET_SECRET_HELP: &str = "\
 Examples:
   wrs-token profile set-secret plm                      # asks without echo
-  printf '%s' \"$NEW_SECRET\" | wrs-token profile set-secret plm --client-secret-stdin";
+  printf '%s' \"$NEW_SECRET\" | \\
+      wrs-token profile set-secret plm --client-secret-stdin";
 
 const SET_DEFAULT_HELP: &str = "\
 Examples:
@@ -70,13 +112,23 @@ pub enum ProfileCommand {
     /// Make a profile the default one.
     #[command(after_help = SET_DEFAULT_HELP)]
     SetDefault(ProfileSetDefaultArgs),
+    /// Change one setting of a profile in the config file.
+    #[command(after_help = SET_HELP)]
+    Set(ProfileSetArgs),
+    /// Remove one setting of a profile, so that its default applies.
+    #[command(after_help = UNSET_HELP)]
+    Unset(ProfileUnsetArgs),
+    /// Give a profile another name (its session is not carried over).
+    #[command(after_help = RENAME_HELP)]
+    Rename(ProfileRenameArgs),
 }
 
 /// How the client authenticates at the token endpoint (`--auth`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+// No `Default`: without --auth the method follows the other arguments
+// (`ProfileAddArgs::auth`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum AuthArg {
     /// client_secret_basic: HTTP Basic (PingFederate's default).
-    #[default]
     Basic,
     /// client_secret_post: id and secret in the form body.
     Post,
@@ -175,9 +227,11 @@ pub struct ProfileAddArgs {
     #[arg(long)]
     pub client_secret_stdin: bool,
 
-    /// How the client authenticates at the token endpoint.
-    #[arg(long, value_enum, value_name = "METHOD", default_value_t)]
-    pub auth: AuthArg,
+    /// How the client authenticates at the token endpoint [default:
+    /// `basic` with --client-secret-stdin or the client-credentials grant,
+    /// else `none`, a public client].
+    #[arg(long, value_enum, value_name = "METHOD")]
+    pub auth: Option<AuthArg>,
 
     /// A scope to request; repeat for more (a value may also hold several,
     /// separated by spaces).
@@ -202,6 +256,11 @@ pub struct ProfileAddArgs {
     /// ending in `/Windchill/oauth/servlet/odata/`).
     #[arg(long, value_name = "URL")]
     pub resource: Option<String>,
+
+    /// The CA bundle (PEM) `wrs-token curl` trusts for the Windchill host
+    /// [default: --ca-file, as one internal CA usually signs both].
+    #[arg(long, value_name = "PATH")]
+    pub resource_ca_file: Option<PathBuf>,
 
     /// Where the refresh token and client secret are kept.
     #[arg(long, value_enum, value_name = "STORE", default_value_t)]
@@ -232,14 +291,86 @@ pub struct ProfileAddArgs {
     /// Replace a profile of the same name.
     #[arg(long)]
     pub force: bool,
+
+    /// Add the profile without checking it against the server first
+    /// (offline set-up); `wrs-token doctor` makes the same checks later.
+    #[arg(long)]
+    pub no_check: bool,
+}
+
+impl ProfileAddArgs {
+    /// The client authentication to configure: `--auth` when given, else
+    /// what the other arguments imply. A secret on stdin means a
+    /// confidential client (PingFederate's default, `basic`); so does the
+    /// client-credentials grant, which has no public form; anything else
+    /// without a secret is a public client. So the README's first
+    /// `profile add … --client-id wrs-cli` needs no `--auth none`.
+    pub fn auth(&self) -> AuthArg {
+        match self.auth {
+            Some(auth) => auth,
+            None if self.client_secret_stdin || self.grant == GrantArg::ClientCredentials => {
+                AuthArg::Basic
+            }
+            None => AuthArg::None,
+        }
+    }
 }
 
 /// `wrs-token profile list`.
 #[derive(Debug, Clone, Args)]
 pub struct ProfileListArgs {
     /// Print a JSON array of profiles.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "names")]
     pub json: bool,
+
+    /// Print only the names, one a line (for scripts and shell completion).
+    #[arg(long)]
+    pub names: bool,
+}
+
+/// `wrs-token profile set`.
+#[derive(Debug, Clone, Args)]
+pub struct ProfileSetArgs {
+    /// The profile.
+    #[arg(value_name = "NAME", value_parser = ProfileNameParser::required())]
+    pub name: String,
+
+    /// The setting, as in the config file (e.g. keepalive, scopes, ca_file).
+    #[arg(value_name = "KEY")]
+    pub key: String,
+
+    /// Its new value (scopes: separated by spaces or commas).
+    #[arg(value_name = "VALUE")]
+    pub value: String,
+}
+
+/// `wrs-token profile unset`.
+#[derive(Debug, Clone, Args)]
+pub struct ProfileUnsetArgs {
+    /// The profile.
+    #[arg(value_name = "NAME", value_parser = ProfileNameParser::required())]
+    pub name: String,
+
+    /// The setting to remove.
+    #[arg(value_name = "KEY")]
+    pub key: String,
+}
+
+/// `wrs-token profile rename`.
+#[derive(Debug, Clone, Args)]
+pub struct ProfileRenameArgs {
+    /// The profile's name now.
+    #[arg(value_name = "OLD", value_parser = ProfileNameParser::required())]
+    pub old: String,
+
+    /// Its new name.
+    #[arg(value_name = "NEW", value_parser = ProfileNameParser::required())]
+    pub new: String,
+
+    /// Do not revoke the old name's refresh token at the server; only
+    /// forget it.
+    #[arg(long)]
+    pub no_revoke: bool,
 }
 
 /// `wrs-token profile show`.

@@ -94,6 +94,30 @@ pub fn check_usage(name: &str, source: &str) -> Result<(), Failure> {
     check(name).map_err(|problem| Failure::new(Exit::Usage, format!("{source}: {problem}")))
 }
 
+/// The profile named positionally (`print NAME`) or with `-p NAME`; `None`
+/// (or empty) means the default. Both given and different is a usage
+/// error, not a silent pick, unless `-p`'s value is the environment's
+/// (`env_value`, clap fills `-p` from `WRS_TOKEN_PROFILE`): a default set
+/// for the shell yields to the name typed. (`-p X NAME` typed while the
+/// environment also says X is taken for the environment's: NAME wins.)
+pub fn either(
+    name: Option<&str>,
+    flag: Option<&str>,
+    env_value: Option<&str>,
+) -> Result<Option<String>, Failure> {
+    let name = name.filter(|n| !n.is_empty());
+    let flag = flag.filter(|p| !p.is_empty());
+    match (name, flag) {
+        (Some(n), Some(p)) if n != p && env_value != Some(p) => Err(Failure::new(
+            Exit::Usage,
+            format!("two profiles named: {n} and -p {p}"),
+        )
+        .with_hint("name the profile once, either as NAME or with -p")),
+        (Some(n), _) => Ok(Some(n.to_owned())),
+        (None, p) => Ok(p.map(str::to_owned)),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -109,6 +133,25 @@ mod tests {
 
     fn parse(args: &[&str]) -> Result<Probe, clap::Error> {
         Probe::try_parse_from(std::iter::once("probe").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn a_profile_named_twice_must_be_the_same_unless_one_is_the_environment() {
+        assert_eq!(either(Some("a"), None, None).unwrap().as_deref(), Some("a"));
+        assert_eq!(either(None, Some("b"), None).unwrap().as_deref(), Some("b"));
+        assert_eq!(
+            either(Some("a"), Some("a"), None).unwrap().as_deref(),
+            Some("a")
+        );
+        assert_eq!(either(None, Some(""), None).unwrap(), None);
+        let err = either(Some("a"), Some("b"), None).unwrap_err();
+        assert_eq!(err.exit, Exit::Usage);
+        assert_eq!(err.message, "two profiles named: a and -p b");
+        // `-p` filled from WRS_TOKEN_PROFILE=b yields to the name typed.
+        assert_eq!(
+            either(Some("a"), Some("b"), Some("b")).unwrap().as_deref(),
+            Some("a")
+        );
     }
 
     #[test]

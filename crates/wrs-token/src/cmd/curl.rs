@@ -23,7 +23,7 @@ pub mod args;
 
 use std::ffi::{OsStr, OsString};
 use std::io::{self, Write as _};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, ExitStatus, Stdio};
 
 use wrs_config::Config;
@@ -35,6 +35,7 @@ use crate::client::{Client, ClientError, QUICK_TIMEOUT, unexpected};
 use crate::exit::exit_with;
 use crate::exit::{Exit, Failure};
 use crate::output::now_unix;
+use crate::private_temp::PrivateDir;
 use crate::resource::{self, Location};
 use crate::token_text::{Format, render};
 
@@ -59,7 +60,14 @@ pub fn run(client: &Client, args: &CurlArgs) -> Result<(), Failure> {
         )
         .with_hint("put that data in a file and name it instead (e.g. -d @body.json, -T file)"));
     }
-    let (profile, resource) = choose_profile(args, &line)?;
+    let Chosen {
+        profile,
+        resource,
+        resource_ca,
+    } = choose_profile(args, &line)?;
+    // The user's own trust options win; else the CA that signs the
+    // Windchill host (the profile's resource_ca_file, else its ca_file).
+    let cacert = resource_ca.filter(|_| !line.sets_trust());
     let csrf_root = if args.no_csrf || !WRITE_METHODS.contains(&line.method().as_str()) {
         None
     } else {
@@ -67,7 +75,7 @@ pub fn run(client: &Client, args: &CurlArgs) -> Result<(), Failure> {
             .first()
             .and_then(|url| csrf_root(url, resource.as_deref()))
     };
-    let dir = PrivateDir::create().map_err(|e| {
+    let dir = PrivateDir::create("curl").map_err(|e| {
         Failure::new(
             Exit::Failure,
             format!("cannot create a private temporary directory: {e}"),
@@ -81,6 +89,7 @@ pub fn run(client: &Client, args: &CurlArgs) -> Result<(), Failure> {
         line: &line,
         profile,
         min_ttl: args.min_ttl,
+        cacert: cacert.as_deref(),
         dir: &dir,
     };
     let status = session.run(&args.curl_args, csrf_root.as_deref())?;
@@ -88,11 +97,18 @@ pub fn run(client: &Client, args: &CurlArgs) -> Result<(), Failure> {
     exit_with(status)
 }
 
-/// The profile to ask for (`None`: the daemon's default) and its resource.
-fn choose_profile(
-    args: &CurlArgs,
-    line: &CurlLine,
-) -> Result<(Option<String>, Option<String>), Failure> {
+/// The profile a `wrs-token curl` is for, and what it says about the
+/// Windchill host.
+struct Chosen {
+    /// The profile to ask for (`None`: the daemon's default).
+    profile: Option<String>,
+    /// Its Windchill OData root.
+    resource: Option<String>,
+    /// The CA bundle that signs the Windchill host ([`wrs_config::Profile::resource_ca`]).
+    resource_ca: Option<String>,
+}
+
+fn choose_profile(args: &CurlArgs, line: &CurlLine) -> Result<Chosen, Failure> {
     let path = crate::profiles::config_path()?;
     let config = crate::profiles::load(&path)?;
     let env_profile = std::env::var(wrs_sys::env::PROFILE).ok();
@@ -102,16 +118,21 @@ fn choose_profile(
         &config,
         env_profile.as_deref(),
     );
-    let resource = config
+    let chosen = config
         .resolve_name(profile.as_deref())
-        .and_then(|name| config.profiles.get(name))
-        .and_then(|p| p.resource.clone());
+        .and_then(|name| config.profiles.get(name));
+    let resource = chosen.and_then(|p| p.resource.clone());
+    let resource_ca = chosen.and_then(|p| p.resource_ca().map(str::to_owned));
     // -p and the config's names are checked already; the environment's is
     // not, and must not reach the daemon unchecked.
     if let Some(name) = &profile {
         crate::cli::profile_name::check_usage(name, wrs_sys::env::PROFILE)?;
     }
-    Ok((profile, resource))
+    Ok(Chosen {
+        profile,
+        resource,
+        resource_ca,
+    })
 }
 
 /// `-p`, else the profile matching `url`, else the environment's.
@@ -286,6 +307,8 @@ struct Session<'a> {
     line: &'a CurlLine,
     profile: Option<String>,
     min_ttl: Option<u64>,
+    /// `--cacert` for curl, unless the user set their own trust.
+    cacert: Option<&'a str>,
     dir: &'a PrivateDir,
 }
 
@@ -365,7 +388,11 @@ impl Session<'_> {
     /// Runs the user's curl with `config` on stdin.
     fn curl(&self, config: &Secret, user_args: &[OsString]) -> Result<ExitStatus, Failure> {
         let mut command = Command::new(self.curl);
-        command.arg("--config").arg("-").args(user_args);
+        command.arg("--config").arg("-");
+        if let Some(ca) = self.cacert {
+            command.arg("--cacert").arg(ca);
+        }
+        command.args(user_args);
         spawn_with_config(command, config, false).map(|(status, _)| status)
     }
 
@@ -381,6 +408,7 @@ impl Session<'_> {
         command
             .args(["--config", "-", "--silent", "--show-error", "--globoff"])
             .args(self.line.connection_args())
+            .args(self.cacert.iter().flat_map(|ca| ["--cacert", ca]))
             .arg("--cookie-jar")
             .arg(jar)
             .args(["--write-out", "\n%{http_code}"])
@@ -436,54 +464,6 @@ fn has_cookies(jar: &Path) -> bool {
         text.lines()
             .any(|l| !l.trim().is_empty() && (!l.starts_with('#') || l.starts_with("#HttpOnly_")))
     })
-}
-
-/// A directory only we can read, removed with everything in it on drop.
-struct PrivateDir {
-    path: PathBuf,
-}
-
-impl PrivateDir {
-    fn create() -> io::Result<PrivateDir> {
-        let base = std::env::temp_dir();
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.subsec_nanos())
-            .unwrap_or(0);
-        let mut last = io::Error::from(io::ErrorKind::AlreadyExists);
-        for attempt in 0..32u32 {
-            let path = base.join(format!(
-                "wrs-token-curl-{}-{nanos:x}-{attempt}",
-                std::process::id()
-            ));
-            let mut builder = std::fs::DirBuilder::new();
-            #[cfg(unix)]
-            std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-            match builder.create(&path) {
-                Ok(()) => return Ok(PrivateDir { path }),
-                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => last = e,
-                Err(e) => return Err(e),
-            }
-        }
-        Err(last)
-    }
-
-    /// An empty file `name` in the directory, mode 0600, for curl to fill.
-    fn file(&self, name: &str) -> io::Result<PathBuf> {
-        let path = self.path.join(name);
-        let mut options = std::fs::OpenOptions::new();
-        options.write(true).create_new(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        options.open(&path)?;
-        Ok(path)
-    }
-}
-
-impl Drop for PrivateDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.path);
-    }
 }
 
 #[cfg(test)]
@@ -615,24 +595,8 @@ mod tests {
     }
 
     #[test]
-    fn the_private_directory_is_0700_and_goes_away() {
-        let dir = PrivateDir::create().unwrap();
-        let file = dir.file("headers").unwrap();
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt as _;
-            let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
-            assert_eq!(mode(&dir.path), 0o700);
-            assert_eq!(mode(&file), 0o600);
-        }
-        let path = dir.path.clone();
-        drop(dir);
-        assert!(!path.exists());
-    }
-
-    #[test]
     fn only_real_cookie_lines_count() {
-        let dir = PrivateDir::create().unwrap();
+        let dir = PrivateDir::create("curl").unwrap();
         let jar = dir.path.join("jar");
         assert!(!has_cookies(&jar));
         std::fs::write(&jar, "# Netscape HTTP Cookie File\n# comment\n\n").unwrap();

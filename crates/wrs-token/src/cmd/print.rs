@@ -15,21 +15,29 @@ pub fn run(client: &Client, args: &PrintArgs) -> Result<(), Failure> {
     } else {
         Format::Bare
     };
-    fetch_and_print(client, &args.token, format, !args.no_newline)
+    let profile = args.token.profile_or(args.name.as_deref())?;
+    fetch_and_print(client, profile, &args.token, format, !args.no_newline)
 }
 
 /// `wrs-token header`.
 pub fn run_header(client: &Client, args: &HeaderArgs) -> Result<(), Failure> {
-    fetch_and_print(client, &args.token, Format::Header, !args.no_newline)
+    let profile = args.token.profile_or(args.name.as_deref())?;
+    fetch_and_print(
+        client,
+        profile,
+        &args.token,
+        Format::Header,
+        !args.no_newline,
+    )
 }
 
 fn fetch_and_print(
     client: &Client,
+    profile: Option<String>,
     token: &crate::cli::TokenArgs,
     format: Format,
     newline: bool,
 ) -> Result<(), Failure> {
-    let profile = token.profile();
     let reply = client
         .get_token(profile.clone(), token.min_ttl)
         .map_err(|e| Failure::from_client(e, profile.as_deref()))?;

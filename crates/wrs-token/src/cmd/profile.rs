@@ -7,6 +7,7 @@
 //! file directly, so they work without a daemon.
 
 mod add;
+mod edit;
 mod remove;
 mod secret;
 
@@ -30,6 +31,9 @@ pub fn run(client: &Client, command: &ProfileCommand) -> Result<(), Failure> {
         ProfileCommand::Remove(args) => remove::run(client, args),
         ProfileCommand::SetSecret(args) => secret::run(client, args),
         ProfileCommand::SetDefault(args) => set_default(client, args),
+        ProfileCommand::Set(args) => edit::set(client, args),
+        ProfileCommand::Unset(args) => edit::unset(client, args),
+        ProfileCommand::Rename(args) => edit::rename(client, args),
     }
 }
 
@@ -65,7 +69,11 @@ fn reload_running(client: &Client) {
 fn list(args: &ProfileListArgs) -> Result<(), Failure> {
     let path = config_path()?;
     let config = load(&path)?;
-    let text = if args.json {
+    let text = if args.names {
+        // Names only, from the file: shell completion calls this on every
+        // TAB, so it never talks to the daemon.
+        config.profiles.keys().map(|n| format!("{n}\n")).collect()
+    } else if args.json {
         let mut json = serde_json::to_string_pretty(&list_json(&config))
             .map_err(|e| Failure::new(Exit::Failure, e.to_string()))?;
         json.push('\n');

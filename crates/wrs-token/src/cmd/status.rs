@@ -36,10 +36,29 @@ pub struct Offline {
 
 /// `wrs-token status`.
 pub fn run(client: &Client, args: &StatusArgs) -> Result<(), Failure> {
-    let found = match client::try_connect(client.endpoint())? {
+    let mut found = match client::try_connect(client.endpoint())? {
         Some(conn) => Ok(client::status_of(conn)?),
         None => Err(offline(client)),
     };
+    if let Some(name) = args.profile()? {
+        let known = match &mut found {
+            Ok(report) => {
+                report.profiles.retain(|p| p.name == name);
+                !report.profiles.is_empty()
+            }
+            Err(off) => {
+                off.profiles.retain(|(n, _, _)| *n == name);
+                // A broken config is reported as such, not as "no profile".
+                !off.profiles.is_empty() || off.config_error.is_some()
+            }
+        };
+        if !known {
+            return Err(
+                Failure::new(Exit::Failure, format!("no profile named {name}"))
+                    .with_hint("see `wrs-token profile list`"),
+            );
+        }
+    }
     let text = if args.json {
         let value = match &found {
             Ok(report) => json_running(report),

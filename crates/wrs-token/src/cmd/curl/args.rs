@@ -429,6 +429,18 @@ impl CurlLine {
         self.has("dump-header")
     }
 
+    /// Whether the user says which servers curl trusts (`--cacert`,
+    /// `--capath`, `-k`/`--insecure`, `--ca-native`): then wrs-token adds
+    /// no CA of its own.
+    pub fn sets_trust(&self) -> bool {
+        self.opts.iter().any(|o| {
+            matches!(
+                o.name.as_str(),
+                "cacert" | "capath" | "insecure" | "ca-native"
+            )
+        })
+    }
+
     /// The user's connection options, as arguments for a side request.
     pub fn connection_args(&self) -> Vec<String> {
         let mut out = Vec::new();
@@ -470,6 +482,20 @@ mod tests {
     fn line(args: &[&str]) -> CurlLine {
         let args: Vec<OsString> = args.iter().map(OsString::from).collect();
         CurlLine::parse(&args)
+    }
+
+    #[test]
+    fn the_users_own_trust_options_are_seen_in_every_spelling() {
+        for args in [
+            &["--cacert", "/ca.pem", "https://h/"][..],
+            &["--capath", "/etc/ssl", "https://h/"],
+            &["-k", "https://h/"],
+            &["-sSk", "https://h/"],
+            &["--insecure", "https://h/"],
+        ] {
+            assert!(line(args).sets_trust(), "{args:?}");
+        }
+        assert!(!line(&["-sS", "-H", "X: cacert", "https://h/"]).sets_trust());
     }
 
     fn refused(args: &[&str]) -> bool {

@@ -1,7 +1,15 @@
 //! `wrs-token profile add`: fill in what is missing (asking a person, or
-//! naming the flag to a script), validate, write the file, hand the client
-//! secret to the daemon (see [`super::secret`]), and undo the file change
-//! if the secret cannot be stored.
+//! naming the flag to a script), validate, check the profile against the
+//! server, write the file, hand the client secret to the daemon (see
+//! [`super::secret`]), and undo the file change if the secret cannot be
+//! stored.
+//!
+//! The check is `wrs-tokend probe` (what `doctor` runs: discovery and the
+//! issuer it names, the TLS chain, the token endpoint and whether it
+//! accepts the client), made before anything is written or stored: the
+//! probe reads the new profile from a temporary copy of the config file and
+//! the secret from its stdin. So a failed check leaves nothing behind, a
+//! profile replaced with `--force` included. `--no-check` skips it.
 
 use std::path::Path;
 
@@ -13,8 +21,11 @@ use crate::cli::{GrantArg, ProfileAddArgs};
 use crate::client::Client;
 use crate::exit::{Exit, Failure};
 use crate::output::write_stdout;
+use crate::private_temp::PrivateDir;
+use crate::probe::Prober;
 use crate::profiles::{config_path, load, save};
 use crate::prompt;
+use wrs_proto::probe::ProbeStatus;
 
 /// A value `profile add` needs and was not given.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -138,7 +149,8 @@ pub fn complete(
     Ok(filled)
 }
 
-/// The profile `args` describe; `ca_file` is already absolute.
+/// The profile `args` describe; `ca_file` is already absolute (and
+/// `resource_ca_file` is made so by [`run`]).
 pub fn build(args: &ProfileAddArgs, ca_file: Option<String>) -> Profile {
     let mut scopes: Vec<String> = Vec::new();
     for scope in args.scopes.iter().flat_map(|s| s.split_whitespace()) {
@@ -159,12 +171,13 @@ pub fn build(args: &ProfileAddArgs, ca_file: Option<String>) -> Profile {
         revocation_endpoint: clean(&args.revocation_endpoint),
         device_authorization_endpoint: clean(&args.device_authorization_endpoint),
         client_id: clean(&args.client_id).unwrap_or_default(),
-        auth: args.auth.into(),
+        auth: args.auth().into(),
         scopes,
         grant: args.grant.into(),
         redirect_uri: clean(&args.redirect_uri),
         ca_file,
         resource: clean(&args.resource),
+        resource_ca_file: None,
         store: args.store.into(),
         min_ttl: args.min_ttl,
         keep_warm: args.keep_warm,
@@ -175,11 +188,13 @@ pub fn build(args: &ProfileAddArgs, ca_file: Option<String>) -> Profile {
 /// `--ca-file` as an absolute, existing path, as the daemon may run with
 /// another working directory.
 pub fn absolute_ca_file(path: &Path) -> Result<String, Failure> {
+    absolute_path("--ca-file", path)
+}
+
+/// `path` (given as `what`) as an absolute path to an existing file.
+pub fn absolute_path(what: &str, path: &Path) -> Result<String, Failure> {
     let usage = |problem: String| {
-        Failure::new(
-            Exit::Usage,
-            format!("--ca-file {}: {problem}", path.display()),
-        )
+        Failure::new(Exit::Usage, format!("{what} {}: {problem}", path.display()))
     };
     let absolute = std::fs::canonicalize(path).map_err(|e| usage(e.to_string()))?;
     if !absolute.is_file() {
@@ -211,7 +226,12 @@ pub fn run(client: &Client, args: &ProfileAddArgs) -> Result<(), Failure> {
     let interactive = !args.client_secret_stdin && prompt::stdin_is_terminal();
     let args = complete(args, interactive, prompt::ask)?;
     let ca_file = args.ca_file.as_deref().map(absolute_ca_file).transpose()?;
-    let profile = build(&args, ca_file);
+    let mut profile = build(&args, ca_file);
+    profile.resource_ca_file = args
+        .resource_ca_file
+        .as_deref()
+        .map(|p| absolute_path("--resource-ca-file", p))
+        .transpose()?;
     profile
         .validate(name)
         .map_err(|e| Failure::new(Exit::Usage, e.to_string()))?;
@@ -224,6 +244,11 @@ pub fn run(client: &Client, args: &ProfileAddArgs) -> Result<(), Failure> {
     if args.default || previous.profiles.is_empty() {
         config.default = Some(name.to_owned());
     }
+    let checked = if args.no_check {
+        None
+    } else {
+        Some(check(name, &config, secret.as_ref())?)
+    };
     save(&config, &path)?;
     let stored = match secret {
         Some(secret) => match deliver(client, name, secret) {
@@ -238,6 +263,9 @@ pub fn run(client: &Client, args: &ProfileAddArgs) -> Result<(), Failure> {
             None
         }
     };
+    if let Some(checked) = checked {
+        write_stdout(checked.as_bytes())?;
+    }
     let report = render_added(&AddReport {
         name,
         replaced: replacing,
@@ -247,6 +275,55 @@ pub fn run(client: &Client, args: &ProfileAddArgs) -> Result<(), Failure> {
         grant,
     });
     write_stdout(report.as_bytes())
+}
+
+/// Probes profile `name` of `config` (the file as it will be) with
+/// `secret`: the checks' lines when none failed, else a failure naming
+/// each failed check and its fix. Nothing is written but a temporary copy
+/// of the config, removed again.
+fn check(
+    name: &str,
+    config: &wrs_config::Config,
+    secret: Option<&wrs_proto::Secret>,
+) -> Result<String, Failure> {
+    let not_checked = |why: String| {
+        Failure::new(
+            Exit::Failure,
+            format!("profile {name} was not added: it could not be checked: {why}"),
+        )
+        .with_hint("add it unchecked with --no-check (e.g. when offline)")
+    };
+    let prober = Prober::locate().map_err(|e| not_checked(e.to_string()))?;
+    let dir = PrivateDir::create("add").map_err(|e| not_checked(e.to_string()))?;
+    let path = dir.path.join("config.toml");
+    save(config, &path)?;
+    let report = prober
+        .check_new(name, &path, secret)
+        .map_err(|e| not_checked(e.to_string()))?;
+    let lines = report.render();
+    if report.failed() {
+        // The checklist, fixes included, on stderr: a failure's message is
+        // one line.
+        prompt::say(&lines);
+        let failed: Vec<&str> = report
+            .checks
+            .iter()
+            .filter(|c| c.status == ProbeStatus::Fail)
+            .map(|c| c.check.label())
+            .collect();
+        return Err(Failure::new(
+            Exit::Failure,
+            format!(
+                "profile {name} was not added: the {} check failed",
+                failed.join(", ")
+            ),
+        )
+        .with_hint(
+            "fix what the failed check names (see its fix above) and run the command again, \
+             or add the profile unchecked with --no-check",
+        ));
+    }
+    Ok(lines)
 }
 
 /// Puts the previous file back (or removes the file when there was none)
@@ -357,9 +434,31 @@ mod tests {
         let p = build(&done, None);
         assert_eq!(p.issuer.as_deref(), Some("https://sso"));
         assert_eq!(p.client_id, "c");
-        assert_eq!(p.auth, ClientAuth::Basic, "PingFederate's default");
+        assert_eq!(p.auth, ClientAuth::None, "no secret, no --auth: public");
         assert_eq!(p.store, StoreKind::Keyring);
         assert!(p.validate("plm").is_ok());
+    }
+
+    #[test]
+    fn auth_follows_what_was_given_unless_named() {
+        let base = ["--issuer", "https://sso", "--client-id", "c"];
+        let auth = |extra: &[&str]| {
+            let args: Vec<&str> = base.iter().chain(extra).copied().collect();
+            build(&parse(&args), None).auth
+        };
+        assert_eq!(auth(&[]), ClientAuth::None);
+        assert_eq!(auth(&["--client-secret-stdin"]), ClientAuth::Basic);
+        assert_eq!(
+            auth(&["--client-secret-stdin", "--auth", "post"]),
+            ClientAuth::Post
+        );
+        assert_eq!(auth(&["--auth", "basic"]), ClientAuth::Basic);
+        assert_eq!(
+            auth(&["--grant", "client-credentials"]),
+            ClientAuth::Basic,
+            "client credentials has no public form"
+        );
+        assert_eq!(auth(&["--auth", "none"]), ClientAuth::None);
     }
 
     #[test]
@@ -464,7 +563,7 @@ mod tests {
             "--redirect-uri",
             "http://127.0.0.1:8765/cb",
         ]);
-        assert_eq!((args.auth, args.store), (AuthArg::Post, StoreArg::Memory));
+        assert_eq!((args.auth(), args.store), (AuthArg::Post, StoreArg::Memory));
         let p = build(&args, Some("/etc/ca.pem".into()));
         assert_eq!(p.grant, Grant::ClientCredentials);
         assert_eq!(p.auth, ClientAuth::Post);

@@ -52,12 +52,12 @@ pub(super) fn client_secret(
         ),
     )
     .with_hint(
-        "pipe the secret in with --client-secret-stdin, or pass --auth none for a public client",
+        "pipe the secret in with --client-secret-stdin, or leave out --auth for a public client",
     ))
 }
 
 fn auth_name(args: &ProfileAddArgs) -> &'static str {
-    match args.auth {
+    match args.auth() {
         AuthArg::Basic => "basic",
         AuthArg::Post => "post",
         AuthArg::None => "none",
