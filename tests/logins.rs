@@ -376,7 +376,13 @@ fn a_login_failing_at_the_token_endpoint_is_not_said_to_be_retried() {
 fn a_tls_failure_names_the_ca_file_command_for_print_and_login() {
     let mock = Mock::start_with(&["--tls", "--auto-approve"]);
     let sb = Sandbox::new();
-    add_profile(&sb, &mock, "plm");
+    // Unchecked: `profile add` would refuse the untrusted chain itself.
+    sb.add_public_profile(
+        "plm",
+        &mock.ready.issuer,
+        "memory",
+        &["--resource", &mock.ready.wrs_root, "--no-check"],
+    );
     let fix = "wrs-token profile set plm ca_file PATH";
     // A login from elsewhere: the import cannot be checked over TLS.
     let minted = mock.admin(

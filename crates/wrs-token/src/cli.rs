@@ -106,7 +106,8 @@ Examples:
 
 const DAEMON_RELOAD_HELP: &str = "\
 Examples:
-  wrs-token daemon reload    # after editing the config file by hand";
+  wrs-token daemon reload    # apply the config file now (edits also apply by
+                             # themselves on the daemon's next request)";
 
 const LOGIN_HELP: &str = "\
 Examples:

@@ -60,7 +60,8 @@ fn reload_running(client: &Client) {
     if let Err(e) = client.reload_if_running() {
         say(&format!(
             "warning: the running daemon did not reload the configuration: {}\n\
-             hint: run `wrs-token daemon reload`, or restart it with `wrs-token daemon stop`\n",
+             hint: the daemon also applies the file by itself on its next request; \
+             `wrs-token status` shows whether it loads\n",
             Failure::from(e).message
         ));
     }
@@ -252,7 +253,10 @@ fn session_line(client: &Client, name: &str) -> String {
                 }
                 line
             }
-            None => "unknown to the running daemon: run `wrs-token daemon reload`".to_owned(),
+            None => {
+                "unknown to the running daemon: `wrs-token status` shows whether it loads the file"
+                    .to_owned()
+            }
         },
         Err(e) => format!("unknown: {}", describe(e)),
     }
