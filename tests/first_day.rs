@@ -1,7 +1,8 @@
 //! The first day of a real user, through the real binaries and the real
 //! mock: a config file edited by hand applies without `daemon reload` (a
 //! broken one is reported with its line while the old profiles keep
-//! working), `status` without a daemon, `whoami` after a login and after a
+//! working), `status` without a daemon (with the logins kept in the
+//! stores), `whoami` after a login and after a
 //! daemon restart (never a token in its output), `status` naming the user
 //! and why a session ended, and a second `logout`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -165,30 +166,58 @@ fn an_edit_that_keeps_size_and_mtime_is_noticed() {
 }
 
 #[test]
-fn status_without_a_daemon_lists_the_config_and_never_starts_one() {
+fn status_without_a_daemon_lists_the_config_and_stored_logins_and_never_starts_one() {
     let mock = Mock::start();
     let sb = Sandbox::new();
-    add_profile(&sb, &mock, "plm", "memory");
+    add_profile(&sb, &mock, "plm", store());
     add_profile(&sb, &mock, "ci", "memory");
+    add_profile(&sb, &mock, "new", store());
+    let refresh = import_login(&sb, &mock, "plm", "alice");
+    let stop = sb.run(&["daemon", "stop"]);
+    assert!(stop.status.success(), "{}", describe(&stop));
     assert!(!sb.daemon_answers());
+    let refreshes = mock.counters().token_refresh;
 
     let out = sb.run(&["status"]);
     assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
     let text = stdout(&out);
     assert!(text.contains("daemon   not running"), "{text}");
     assert!(
-        text.contains("plm (default)") && text.contains("ci "),
+        !text.contains(&refresh),
+        "a refresh token in status: {text}"
+    );
+    let row = |name: &str| {
+        text.lines()
+            .find(|l| l.starts_with(name))
+            .unwrap_or_else(|| panic!("no row for {name}: {text}"))
+            .to_owned()
+    };
+    // Read from the store the daemon left behind, with whose login it is.
+    let plm = row("plm (default)");
+    assert!(plm.contains("logged in as alice@example.com"), "{text}");
+    assert!(row("ci ").contains("memory store"), "{text}");
+    assert!(
+        row("new ").contains("not logged in: run `wrs-token login new`"),
         "{text}"
     );
-    assert!(text.contains("unknown (daemon not running)"), "{text}");
 
-    let json: serde_json::Value =
-        serde_json::from_str(&ok_stdout(&sb, &["status", "--json"])).unwrap();
+    let out = sb.run(&["status", "--json"]);
+    assert!(out.status.success(), "{}", describe(&out));
+    assert!(!stdout(&out).contains(&refresh));
+    let json: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
     assert_eq!(json["daemon"]["running"], false);
     assert_eq!(json["pid"], serde_json::Value::Null);
     assert_eq!(json["profiles"][0]["name"], "plm");
     assert_eq!(json["profiles"][0]["state"], "unknown");
+    assert_eq!(json["profiles"][0]["stored_session"], "logged_in");
+    assert_eq!(json["profiles"][0]["user"], "alice@example.com");
+    assert!(json["profiles"][0]["logged_in_at"].as_u64().is_some());
     assert_eq!(json["config_error"], serde_json::Value::Null);
+    assert_eq!(
+        mock.counters().token_refresh,
+        refreshes,
+        "status asks no server"
+    );
 
     // A broken file is broken, with its line, never "no profiles".
     let path = config_file(&sb);

@@ -11,6 +11,9 @@
 //! - [`probe`]: the report of `wrs-tokend probe PROFILE --json`, which
 //!   `wrs-token doctor` reads (a contract between the binaries, not over
 //!   the socket).
+//! - [`stored`]: the report of `wrs-tokend stored --json`, which profiles
+//!   have a login in their secret store, for `wrs-token status` without a
+//!   daemon (the same kind of contract).
 //!
 //! This crate has no async runtime, no network code and no platform crate,
 //! so the thin client can depend on it without pulling in tokio. Where the
@@ -22,6 +25,7 @@ pub mod frame;
 pub mod message;
 pub mod probe;
 pub mod secret;
+pub mod stored;
 
 pub use frame::{MAX_FRAME_LEN, WireError};
 pub use message::*;

@@ -108,7 +108,7 @@ pub enum ReportError {
         theirs: u32,
     },
     /// Not a report at all.
-    #[error("not a probe report: {0}")]
+    #[error("not a report of wrs-tokend: {0}")]
     Malformed(String),
 }
 

@@ -9,7 +9,9 @@
 //! Below the commands: `doctor` shows every check; `profile add` runs the
 //! same probe on the profile it is about to add ([`Prober::check_new`]),
 //! from a temporary config file and with the secret on the probe's stdin,
-//! before anything is written or stored.
+//! before anything is written or stored. `status`, when no daemon runs,
+//! asks `wrs-tokend stored --json` which profiles have a stored login
+//! ([`Prober::stored`]): the secret stores are the daemon binary's too.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -17,6 +19,7 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 use wrs_proto::probe::{PROBE_VERSION, ProbeReport, ReportError};
+use wrs_proto::stored::{STORED_VERSION, StoredReport};
 
 use crate::client::autostart;
 use crate::programs::locate;
@@ -25,6 +28,10 @@ use crate::programs::locate;
 /// timeouts (10 s to connect, 30 s in all); this bounds the whole, a
 /// secret store that never answers included.
 pub const DEADLINE: Duration = Duration::from_secs(120);
+
+/// How long `wrs-tokend stored` may run: it only reads the stores, and
+/// `status` should not hang on a keyring that never answers.
+pub const STORED_DEADLINE: Duration = Duration::from_secs(10);
 
 /// Why there is no report.
 #[derive(Debug, thiserror::Error)]
@@ -43,11 +50,13 @@ pub enum ProbeError {
         /// What the OS said.
         source: std::io::Error,
     },
-    /// It ran past [`DEADLINE`] and was stopped.
-    #[error("{} took more than {} s and was stopped", program.display(), DEADLINE.as_secs())]
+    /// It ran past its deadline and was stopped.
+    #[error("{} took more than {} s and was stopped", program.display(), after.as_secs())]
     TimedOut {
         /// The program.
         program: PathBuf,
+        /// The deadline it ran past.
+        after: Duration,
     },
     /// It printed no report: the profile cannot be read, or it crashed.
     #[error("{} gave no report ({status}){}", program.display(), said(stderr))]
@@ -62,7 +71,7 @@ pub enum ProbeError {
     /// Its report is of another version: the two binaries come from
     /// different installations.
     #[error(
-        "{} writes probe reports of version {theirs}, this wrs-token reads version {PROBE_VERSION}",
+        "{} writes reports of version {theirs}, this wrs-token reads version {ours}",
         program.display()
     )]
     Version {
@@ -70,6 +79,8 @@ pub enum ProbeError {
         program: PathBuf,
         /// The version it wrote.
         theirs: u32,
+        /// The version this client reads.
+        ours: u32,
     },
 }
 
@@ -112,7 +123,7 @@ impl Prober {
         command
             .args(["probe", profile, "--json"])
             .stdin(Stdio::null());
-        self.spawn(command)
+        self.spawn(command, DEADLINE)
     }
 
     /// Probes `profile` of the config file `config` (not the user's: a
@@ -132,7 +143,7 @@ impl Prober {
         } else {
             command.stdin(Stdio::null());
         }
-        let mut running = self.spawn(command)?;
+        let mut running = self.spawn(command, DEADLINE)?;
         if let (Some(secret), Some(mut stdin)) = (secret, running.child.stdin.take()) {
             // A secret is far smaller than a pipe's buffer, and the probe
             // reads all of stdin before anything else: no deadlock. A
@@ -142,7 +153,7 @@ impl Prober {
         running.wait()
     }
 
-    fn spawn(&self, mut command: Command) -> Result<Running, ProbeError> {
+    fn spawn(&self, mut command: Command, limit: Duration) -> Result<Running, ProbeError> {
         let child = command
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -154,13 +165,36 @@ impl Prober {
         Ok(Running {
             child,
             program: self.program.clone(),
-            deadline: Instant::now() + DEADLINE,
+            deadline: Instant::now() + limit,
+            limit,
         })
     }
 
     /// Probes `profile` and waits for the report.
     pub fn run(&self, profile: &str) -> Result<ProbeReport, ProbeError> {
         self.start(profile)?.wait()
+    }
+
+    /// Which profiles have a login in their secret store, and whose
+    /// (`wrs-tokend stored --json`): what `status` shows when no daemon
+    /// runs. It only reads, so it gets [`STORED_DEADLINE`], not a probe's.
+    pub fn stored(&self) -> Result<StoredReport, ProbeError> {
+        let mut command = Command::new(&self.program);
+        command.args(["stored", "--json"]).stdin(Stdio::null());
+        let running = self.spawn(command, STORED_DEADLINE)?;
+        let (status, stdout) = running.output()?;
+        StoredReport::from_json(&stdout).map_err(|e| match e {
+            ReportError::Version { theirs } => ProbeError::Version {
+                program: self.program.clone(),
+                theirs,
+                ours: STORED_VERSION,
+            },
+            ReportError::Malformed(_) => ProbeError::NoReport {
+                program: self.program.clone(),
+                status,
+                stderr: "its output is not a report of stored logins".into(),
+            },
+        })
     }
 }
 
@@ -169,11 +203,31 @@ pub struct Running {
     child: Child,
     program: PathBuf,
     deadline: Instant,
+    limit: Duration,
 }
 
 impl Running {
     /// Waits for the report (until the deadline).
-    pub fn wait(mut self) -> Result<ProbeReport, ProbeError> {
+    pub fn wait(self) -> Result<ProbeReport, ProbeError> {
+        let program = self.program.clone();
+        let (status, stdout) = self.output()?;
+        ProbeReport::from_json(&stdout).map_err(|e| match e {
+            ReportError::Version { theirs } => ProbeError::Version {
+                program,
+                theirs,
+                ours: PROBE_VERSION,
+            },
+            ReportError::Malformed(_) => ProbeError::NoReport {
+                program,
+                status,
+                stderr: "its output is not a probe report".into(),
+            },
+        })
+    }
+
+    /// Waits (until the deadline) for the program to exit with something
+    /// on stdout: its status and that output.
+    fn output(mut self) -> Result<(ExitStatus, String), ProbeError> {
         // A report is a few KiB, well within a pipe's buffer: the child
         // never blocks on its output before it exits, so polling suffices.
         let status = loop {
@@ -187,6 +241,7 @@ impl Running {
                     let _ = self.child.wait();
                     return Err(ProbeError::TimedOut {
                         program: self.program,
+                        after: self.limit,
                     });
                 }
             }
@@ -207,17 +262,7 @@ impl Running {
                 stderr: last.unwrap_or_default().to_owned(),
             });
         }
-        ProbeReport::from_json(&stdout).map_err(|e| match e {
-            ReportError::Version { theirs } => ProbeError::Version {
-                program: self.program,
-                theirs,
-            },
-            ReportError::Malformed(_) => ProbeError::NoReport {
-                program: self.program,
-                status,
-                stderr: "its output is not a probe report".into(),
-            },
-        })
+        Ok((status, stdout))
     }
 }
 

@@ -76,6 +76,21 @@ pub enum Command {
     /// nothing written). `wrs-token doctor` runs it. Exits 0 when no check
     /// failed, 1 when one did or the profile cannot be read.
     Probe(ProbeArgs),
+    /// Say which profiles have a login kept in their secret store, and
+    /// whose, as a daemon started now would find it. Never prints a token.
+    ///
+    /// Needs no daemon and leaves a running one alone (it only reads).
+    /// `wrs-token status` runs it when no daemon is running. Exits 0 when
+    /// the report was made, 1 when the configuration cannot be read.
+    Stored(StoredArgs),
+}
+
+/// `wrs-tokend stored`.
+#[derive(Debug, Clone, Args)]
+pub struct StoredArgs {
+    /// Print the report as one JSON document (`wrs_proto::stored::StoredReport`).
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `wrs-tokend probe`.

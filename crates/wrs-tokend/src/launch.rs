@@ -38,6 +38,11 @@ pub fn main(cli: Cli) -> ExitCode {
         harden();
         return crate::probe::main(args);
     }
+    if let Some(Command::Stored(args)) = &cli.command {
+        // It reads refresh tokens: the same protections as the daemon.
+        harden();
+        return crate::stored::main(args);
+    }
     // Refused like any flag clap refuses, before anything happens.
     let test_source = match test_source(&cli) {
         Ok(spec) => spec,

@@ -9,10 +9,13 @@
 //! - [`launch`]: the process (flags → fork → runtime → daemon → exit code);
 //!   turns the flags into limits, log options and the test source.
 //! - [`cli`]: command-line flags as plain values, including hidden test
-//!   aids, and the one-shot `probe` subcommand.
+//!   aids, and the one-shot `probe` and `stored` subcommands.
 //! - [`probe`]: `wrs-tokend probe PROFILE [--json]`, one profile's network
 //!   checks made with the parts the daemon builds its client from; run by
 //!   `wrs-token doctor`, never touching a running daemon.
+//! - [`stored`]: `wrs-tokend stored [--json]`, which profiles have a login
+//!   in their store and whose; run by `wrs-token status` when no daemon
+//!   runs. It only reads.
 //! - `background`: detaching and the ready pipe to the launcher.
 //! - `logging`: where the log goes (stderr, journal, rotating file), from
 //!   its own options.
@@ -55,7 +58,8 @@
 //! ready), 1 (error), 2 (bad flags), 75 ([`wrs_sys::exit::ALREADY_RUNNING`]:
 //! another daemon serves this user). `probe`: 0 (no check failed), 1 (a
 //! check failed, or the profile could not be read: then stdout is empty),
-//! 2 (bad flags).
+//! 2 (bad flags). `stored`: 0 (report made), 1 (no configuration to
+//! read), 2 (bad flags).
 //!
 //! The local-machine rules (where the socket lives, the private directory,
 //! environment variable names, that exit status) are `wrs_sys`'s, shared
@@ -95,6 +99,7 @@ pub mod runtime;
 pub mod server;
 pub mod session;
 pub mod source;
+pub mod stored;
 pub mod stores;
 pub mod testing;
 #[cfg(unix)]

@@ -3,16 +3,19 @@
 //!
 //! Without a daemon it still answers (exit 0): the profiles from the config
 //! file (which this client reads itself), "daemon not running", and a
-//! config file that does not load, with its file and line. Whether a
-//! refresh token is stored stays "unknown" then: the secret stores
-//! (keyring over D-Bus, …) belong to the daemon, and this thin client links
-//! none of them (DESIGN.md, "The client").
+//! config file that does not load, with its file and line, and each
+//! profile's stored login (whose, since when). The secret stores (keyring
+//! over D-Bus, …) belong to the daemon and this thin client links none of
+//! them (DESIGN.md, "The client"), so it asks the daemon's binary:
+//! `wrs-tokend stored --json` ([`crate::probe::Prober::stored`]), which
+//! only reads and starts no daemon.
 //!
 //! `--json` has one shape whether the daemon runs or not: the daemon's
 //! [`StatusReport`] fields (null when it does not run) plus
 //! `daemon: {running, socket}`.
 
 use serde_json::{Value, json};
+use wrs_proto::stored::{StoredLogin, StoredReport, StoredState};
 use wrs_proto::{PlannedFetch, ProfileStatus, SessionEnd, StatusReport};
 
 use crate::cli::StatusArgs;
@@ -32,6 +35,8 @@ pub struct Offline {
     pub profiles: Vec<(String, String, bool)>,
     /// Why the config file does not load, if it does not.
     pub config_error: Option<String>,
+    /// What the secret stores hold, or why that is unknown.
+    pub stored: Result<StoredReport, String>,
 }
 
 /// `wrs-token status`.
@@ -71,7 +76,7 @@ pub fn run(client: &Client, args: &StatusArgs) -> Result<(), Failure> {
     } else {
         match &found {
             Ok(report) => render(report, now_unix()),
-            Err(off) => render_offline(off),
+            Err(off) => render_offline(off, now_unix()),
         }
     };
     write_stdout(text.as_bytes())
@@ -89,6 +94,7 @@ fn offline(client: &Client) -> Offline {
                 "cannot locate the config file: neither {}, XDG_CONFIG_HOME nor HOME is set",
                 wrs_sys::env::CONFIG
             )),
+            stored: Err("no configuration".into()),
         };
     };
     let config_file = paths.config_file.display().to_string();
@@ -104,11 +110,19 @@ fn offline(client: &Client) -> Offline {
                 })
                 .collect();
             profiles.sort_by_key(|(_, _, is_default)| !is_default);
+            let stored = if profiles.is_empty() {
+                Ok(StoredReport::new())
+            } else {
+                crate::probe::Prober::locate()
+                    .and_then(|prober| prober.stored())
+                    .map_err(|e| e.to_string())
+            };
             Offline {
                 socket,
                 config_file,
                 profiles,
                 config_error: None,
+                stored,
             }
         }
         Err(e) => Offline {
@@ -116,6 +130,7 @@ fn offline(client: &Client) -> Offline {
             config_file,
             profiles: Vec::new(),
             config_error: Some(e.to_string()),
+            stored: Err("the config file does not load".into()),
         },
     }
 }
@@ -139,12 +154,22 @@ pub fn json_offline(off: &Offline) -> Value {
         .profiles
         .iter()
         .map(|(name, server, is_default)| {
+            let stored = stored_login(off, name);
+            let state = stored.map_or(Value::from("unknown"), |login| {
+                serde_json::to_value(login.state).unwrap_or(Value::Null)
+            });
             json!({
                 "name": name,
                 "server": server,
                 "is_default": is_default,
                 "state": "unknown",
-                "stored_session": "unknown",
+                "stored_session": state,
+                "user": stored.and_then(|l| l.user.clone()),
+                "logged_in_at": stored.and_then(|l| l.logged_in_at),
+                "stored_detail": match &off.stored {
+                    Ok(_) => stored.and_then(|l| l.detail.clone()),
+                    Err(why) => Some(why.clone()),
+                },
             })
         })
         .collect();
@@ -161,8 +186,54 @@ pub fn json_offline(off: &Offline) -> Value {
     })
 }
 
-/// The human-readable report without a daemon.
-pub fn render_offline(off: &Offline) -> String {
+/// What the stores hold for profile `name`, when that is known.
+fn stored_login<'a>(off: &'a Offline, name: &str) -> Option<&'a StoredLogin> {
+    off.stored
+        .as_ref()
+        .ok()
+        .and_then(|report| report.login(name))
+}
+
+/// The stored-login cell of profile `name` at time `now` (Unix seconds).
+fn stored_cell(off: &Offline, name: &str, now: u64) -> String {
+    let login = match (&off.stored, stored_login(off, name)) {
+        (Err(why), _) => return format!("unknown: {why}"),
+        (Ok(_), None) => return "unknown".to_owned(),
+        (Ok(_), Some(login)) => login,
+    };
+    let relogin = format!("run `wrs-token login {name}`");
+    match login.state {
+        StoredState::LoggedIn => {
+            let mut cell = "logged in".to_owned();
+            if let Some(user) = &login.user {
+                cell.push_str(&format!(" as {user}"));
+            }
+            if let Some(at) = login.logged_in_at {
+                cell.push_str(&format!(", {} ago", human_duration(now.saturating_sub(at))));
+            }
+            cell
+        }
+        StoredState::NotLoggedIn => format!("not logged in: {relogin}"),
+        StoredState::OtherServer => format!(
+            "stored login is for another server{}: {relogin}",
+            login
+                .detail
+                .as_deref()
+                .map(|d| format!(" ({d})"))
+                .unwrap_or_default()
+        ),
+        StoredState::Memory => "none (memory store: gone with the daemon)".to_owned(),
+        StoredState::Machine => "client credentials, no login needed".to_owned(),
+        StoredState::Error => format!(
+            "store error: {}",
+            login.detail.as_deref().unwrap_or("unknown")
+        ),
+    }
+}
+
+/// The human-readable report without a daemon, at time `now` (Unix
+/// seconds).
+pub fn render_offline(off: &Offline, now: u64) -> String {
     let mut out = format!(
         "daemon   not running (socket {}); `print` and the other token commands start it\n",
         off.socket
@@ -181,16 +252,13 @@ pub fn render_offline(off: &Offline) -> String {
     }
     let mut rows = vec![["PROFILE", "SERVER", "STORED SESSION"].map(String::from)];
     for (name, server, is_default) in &off.profiles {
+        let cell = stored_cell(off, name, now);
         let name = if *is_default {
             format!("{name} (default)")
         } else {
             name.clone()
         };
-        rows.push([
-            name,
-            server.clone(),
-            "unknown (daemon not running)".to_owned(),
-        ]);
+        rows.push([name, server.clone(), cell]);
     }
     out.push_str(&crate::output::table(&rows));
     out
@@ -445,8 +513,9 @@ idle        -                  idle                                            7
             config_file: "/c/config.toml".into(),
             profiles: vec![],
             config_error: r.config_error.clone(),
+            stored: Err("the config file does not load".into()),
         };
-        let text = render_offline(&off);
+        let text = render_offline(&off, 0);
         assert!(
             text.contains("not running") && text.contains("config.toml:3:1"),
             "{text}"
@@ -464,14 +533,40 @@ idle        -                  idle                                            7
                 ("ci".into(), "https://sso/token".into(), false),
             ],
             config_error: None,
+            stored: Ok(StoredReport {
+                version: wrs_proto::stored::STORED_VERSION,
+                profiles: vec![
+                    StoredLogin {
+                        profile: "plm".into(),
+                        state: StoredState::LoggedIn,
+                        user: Some("ada@example.com".into()),
+                        logged_in_at: Some(1_000),
+                        detail: None,
+                    },
+                    StoredLogin {
+                        profile: "ci".into(),
+                        state: StoredState::Error,
+                        user: None,
+                        logged_in_at: None,
+                        detail: Some("the OS keyring is locked".into()),
+                    },
+                ],
+            }),
         };
-        let text = render_offline(&off);
+        let text = render_offline(&off, 1_000 + 3 * 86_400);
         assert!(
             text.starts_with("daemon   not running (socket /s)"),
             "{text}"
         );
         assert!(text.contains("plm (default)  https://sso"), "{text}");
-        assert!(text.contains("unknown (daemon not running)"), "{text}");
+        assert!(
+            text.contains("logged in as ada@example.com, 3d 0h ago"),
+            "{text}"
+        );
+        assert!(
+            text.contains("store error: the OS keyring is locked"),
+            "{text}"
+        );
         let offline = json_offline(&off);
         let running = json_running(&report(vec![profile("plm", SessionState::Active)]));
         assert_eq!(offline["daemon"]["running"], false);
@@ -484,5 +579,34 @@ idle        -                  idle                                            7
         assert_eq!(keys(&offline), keys(&running));
         assert_eq!(offline["profiles"][1]["name"], "ci");
         assert_eq!(offline["profiles"][0]["state"], "unknown");
+        assert_eq!(offline["profiles"][0]["stored_session"], "logged_in");
+        assert_eq!(offline["profiles"][0]["user"], "ada@example.com");
+        assert_eq!(offline["profiles"][1]["stored_session"], "error");
+        assert_eq!(
+            offline["profiles"][1]["stored_detail"],
+            "the OS keyring is locked"
+        );
+    }
+
+    #[test]
+    fn stored_logins_that_cannot_be_read_are_unknown_with_the_reason() {
+        let off = Offline {
+            socket: "/s".into(),
+            config_file: "/c/config.toml".into(),
+            profiles: vec![("plm".into(), "https://sso".into(), true)],
+            config_error: None,
+            stored: Err("/usr/bin/wrs-tokend not found".into()),
+        };
+        let text = render_offline(&off, 0);
+        assert!(
+            text.contains("unknown: /usr/bin/wrs-tokend not found"),
+            "{text}"
+        );
+        let json = json_offline(&off);
+        assert_eq!(json["profiles"][0]["stored_session"], "unknown");
+        assert_eq!(
+            json["profiles"][0]["stored_detail"],
+            "/usr/bin/wrs-tokend not found"
+        );
     }
 }
