@@ -166,15 +166,21 @@ mod tests {
     }
 
     #[test]
-    fn probe_takes_a_profile_and_refuses_daemon_flags() {
+    fn probe_and_stored_take_their_arguments_and_refuse_daemon_flags() {
         let cli = Cli::try_parse_from(["wrs-tokend", "probe", "plm", "--json"]).unwrap();
         match cli.command {
             Some(Command::Probe(args)) => {
                 assert_eq!(args.profile, "plm");
                 assert!(args.json);
             }
-            None => panic!("no subcommand"),
+            other => panic!("not probe: {other:?}"),
         }
+        let cli = Cli::try_parse_from(["wrs-tokend", "stored", "--json"]).unwrap();
+        assert!(matches!(
+            cli.command,
+            Some(Command::Stored(StoredArgs { json: true }))
+        ));
+        assert!(Cli::try_parse_from(["wrs-tokend", "stored", "plm"]).is_err());
         assert!(Cli::try_parse_from(["wrs-tokend", "--foreground", "probe", "plm"]).is_err());
         assert!(Cli::try_parse_from(["wrs-tokend", "probe"]).is_err());
         assert!(

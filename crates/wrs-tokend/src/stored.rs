@@ -150,7 +150,7 @@ client_id = "wrs-cli"
 store = "memory"
 
 [profiles.ci]
-grant = "client_credentials"
+grant = "client-credentials"
 token_endpoint = "https://sso.example.com/as/token.oauth2"
 client_id = "ci"
 auth = "basic"
