@@ -71,9 +71,10 @@ Examples:
   wrs-token status plm               # one profile
   wrs-token status --json
 
-Works without the daemon: then it shows the profiles from the config file
-and says the daemon is not running (exit 0). A config file that does not
-load is shown with its file and line.";
+Works without the daemon: then it shows the profiles from the config file,
+each one's stored login (read by `wrs-tokend stored`, never a token) and
+says the daemon is not running (exit 0). A config file that does not load
+is shown with its file and line.";
 
 const WHOAMI_HELP: &str = "\
 Examples:
