@@ -98,11 +98,11 @@ pub enum ProbeStatus {
     Fail,
 }
 
-/// Why a probe's output is not a report this reader can use.
+/// Why a one-shot job's output is not a report this reader can use.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ReportError {
     /// Written by a `wrs-tokend` of another version.
-    #[error("the report is version {theirs}, this program reads version {PROBE_VERSION}")]
+    #[error("the report is of another version ({theirs}) than this program reads")]
     Version {
         /// The version it carries.
         theirs: u32,
@@ -110,6 +110,27 @@ pub enum ReportError {
     /// Not a report at all.
     #[error("not a report of wrs-tokend: {0}")]
     Malformed(String),
+}
+
+/// Reads a report of `version` from `text`: the version is read before
+/// the rest, so another version's shape is reported as such, not
+/// misread. Every one-shot report of `wrs-tokend` is read this way.
+pub fn read_versioned<T: serde::de::DeserializeOwned>(
+    text: &str,
+    version: u32,
+) -> Result<T, ReportError> {
+    #[derive(Deserialize)]
+    struct Versioned {
+        version: u32,
+    }
+    let versioned: Versioned =
+        serde_json::from_str(text).map_err(|e| ReportError::Malformed(e.to_string()))?;
+    if versioned.version != version {
+        return Err(ReportError::Version {
+            theirs: versioned.version,
+        });
+    }
+    serde_json::from_str(text).map_err(|e| ReportError::Malformed(e.to_string()))
 }
 
 impl ProbeReport {
@@ -125,18 +146,7 @@ impl ProbeReport {
     /// Reads a report; the version is checked before the rest, so another
     /// version's shape is reported as such.
     pub fn from_json(text: &str) -> Result<ProbeReport, ReportError> {
-        #[derive(Deserialize)]
-        struct Versioned {
-            version: u32,
-        }
-        let versioned: Versioned =
-            serde_json::from_str(text).map_err(|e| ReportError::Malformed(e.to_string()))?;
-        if versioned.version != PROBE_VERSION {
-            return Err(ReportError::Version {
-                theirs: versioned.version,
-            });
-        }
-        serde_json::from_str(text).map_err(|e| ReportError::Malformed(e.to_string()))
+        read_versioned(text, PROBE_VERSION)
     }
 
     /// The report as one JSON document (no trailing newline).

@@ -17,7 +17,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::probe::ReportError;
+use crate::probe::{ReportError, read_versioned};
 
 /// The version of the report's shape; bumped on any change to it.
 pub const STORED_VERSION: u32 = 1;
@@ -94,18 +94,7 @@ impl StoredReport {
     /// Reads a report; the version is checked before the rest, so another
     /// version's shape is reported as such.
     pub fn from_json(text: &str) -> Result<StoredReport, ReportError> {
-        #[derive(Deserialize)]
-        struct Versioned {
-            version: u32,
-        }
-        let versioned: Versioned =
-            serde_json::from_str(text).map_err(|e| ReportError::Malformed(e.to_string()))?;
-        if versioned.version != STORED_VERSION {
-            return Err(ReportError::Version {
-                theirs: versioned.version,
-            });
-        }
-        serde_json::from_str(text).map_err(|e| ReportError::Malformed(e.to_string()))
+        read_versioned(text, STORED_VERSION)
     }
 
     /// The report as one line of JSON.

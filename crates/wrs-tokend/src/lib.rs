@@ -16,6 +16,7 @@
 //! - [`stored`]: `wrs-tokend stored [--json]`, which profiles have a login
 //!   in their store and whose; run by `wrs-token status` when no daemon
 //!   runs. It only reads.
+//! - `one_shot`: the runtime and paths both one-shot jobs start from.
 //! - `background`: detaching and the ready pipe to the launcher.
 //! - `logging`: where the log goes (stderr, journal, rotating file), from
 //!   its own options.
@@ -91,6 +92,7 @@ pub(crate) mod log_file;
 pub(crate) mod logging;
 pub mod login;
 pub mod oauth_source;
+pub(crate) mod one_shot;
 pub(crate) mod policy;
 pub mod probe;
 pub mod profiles;

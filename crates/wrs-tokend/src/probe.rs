@@ -60,22 +60,9 @@ const DUMMY_REFRESH_TOKEN: &str = "wrs-token-probe-not-a-refresh-token";
 /// `wrs-tokend probe`: prints the report; exit 0 when no check failed, 1
 /// when one did or the probe could not run (then stdout is empty).
 pub fn main(args: &ProbeArgs) -> ExitCode {
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(e) => {
-            eprintln!("wrs-tokend: cannot start the async runtime: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let Some(paths) = wrs_config::Paths::resolve() else {
-        eprintln!(
-            "wrs-tokend: cannot tell where the configuration lives (no HOME, XDG_CONFIG_HOME or {})",
-            wrs_sys::env::CONFIG
-        );
-        return ExitCode::FAILURE;
+    let (runtime, paths) = match crate::one_shot::start() {
+        Ok(started) => started,
+        Err(code) => return code,
     };
     let secret = if args.client_secret_stdin {
         let mut text = String::new();

@@ -24,22 +24,9 @@ use crate::stores::Stores;
 /// (whatever the stores hold), 1 when the configuration cannot be read
 /// (then stdout is empty).
 pub fn main(args: &StoredArgs) -> ExitCode {
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(e) => {
-            eprintln!("wrs-tokend: cannot start the async runtime: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let Some(paths) = wrs_config::Paths::resolve() else {
-        eprintln!(
-            "wrs-tokend: cannot tell where the configuration lives (no HOME, XDG_CONFIG_HOME or {})",
-            wrs_sys::env::CONFIG
-        );
-        return ExitCode::FAILURE;
+    let (runtime, paths) = match crate::one_shot::start() {
+        Ok(started) => started,
+        Err(code) => return code,
     };
     let profiles = Profiles::load(&paths.config_file);
     let config = match profiles.config() {
