@@ -28,6 +28,8 @@ pub mod curl_args;
 pub mod discovery;
 pub mod frame;
 pub mod git_credential;
+pub mod loopback_request;
+pub mod oauth_answers;
 pub mod redirect;
 pub mod token_response;
 
@@ -75,5 +77,17 @@ pub const TARGETS: &[Target] = &[
     Target {
         name: "curl_args",
         check: curl_args::curl_args,
+    },
+    Target {
+        name: "device_authorization",
+        check: oauth_answers::device_authorization,
+    },
+    Target {
+        name: "introspection",
+        check: oauth_answers::introspection,
+    },
+    Target {
+        name: "loopback_request",
+        check: loopback_request::loopback_request,
     },
 ];

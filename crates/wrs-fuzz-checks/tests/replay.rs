@@ -126,6 +126,9 @@ replay_tests!(
     git_credential,
     redirect,
     curl_args,
+    device_authorization,
+    introspection,
+    loopback_request,
 );
 
 /// Runs one input of [`OPEN`] through its target's check (from the

@@ -9,6 +9,7 @@ use wrs_proto::Secret;
 
 use crate::client::OAuthClient;
 use crate::error::{ErrorCode, OAuthError, sanitize};
+use crate::http::HttpResponse;
 use crate::token::{TokenResponse, push_scope_and_resource, seconds_field};
 
 /// The default polling interval when the server names none (RFC 8628 3.2).
@@ -49,44 +50,7 @@ impl OAuthClient {
         let mut form = Vec::new();
         push_scope_and_resource(&mut form, scopes, resource);
         let response = self.post_form(endpoint, form).await?;
-        if let Some(err) = response.oauth_error() {
-            return Err(err);
-        }
-        if !response.is_success() {
-            return Err(response.error());
-        }
-        let Some(Value::Object(body)) = response.json() else {
-            return Err(response.invalid("the device authorization response is not a JSON object"));
-        };
-        let text = |field: &str| -> Option<String> {
-            body.get(field).and_then(Value::as_str).map(str::to_owned)
-        };
-        let device_code = text("device_code")
-            .filter(|c| !c.is_empty())
-            .ok_or_else(|| response.invalid("the required field `device_code` is missing"))?;
-        let user_code = text("user_code")
-            .ok_or_else(|| response.invalid("the required field `user_code` is missing"))?;
-        // Some servers (Google) still say `verification_url`.
-        let verification_uri = text("verification_uri")
-            .or_else(|| text("verification_url"))
-            .ok_or_else(|| response.invalid("the required field `verification_uri` is missing"))?;
-        let expires_in = seconds_field(&response, &body, "expires_in")?
-            .ok_or_else(|| response.invalid("the required field `expires_in` is missing"))?;
-        let interval = seconds_field(&response, &body, "interval")?
-            .filter(|i| !i.is_zero())
-            .unwrap_or(DEFAULT_INTERVAL)
-            // A wait longer than the code lives polls nothing: a server's
-            // absurd interval must not hold the login past its expiry.
-            .min(expires_in);
-        Ok(DeviceAuthorization {
-            device_code: Secret::new(device_code),
-            user_code: sanitize(&user_code, 64),
-            verification_uri: sanitize(&verification_uri, 2000),
-            verification_uri_complete: text("verification_uri_complete")
-                .map(|u| sanitize(&u, 2000)),
-            expires_in,
-            interval,
-        })
+        parse_device_authorization(&response)
     }
 
     /// Polls until the user approves ([`TokenResponse`]), denies
@@ -162,4 +126,55 @@ impl OAuthClient {
             }
         }
     }
+}
+
+/// Parses a device authorization endpoint's answer (RFC 8628 3.2): an
+/// error body is [`OAuthError::Server`], another non-2xx
+/// [`OAuthError::Http`]; a 2xx must be a JSON object with `device_code`,
+/// `user_code`, `verification_uri` (or Google's `verification_url`) and
+/// a non-zero `expires_in`. The texts shown to the user are sanitized and cut short;
+/// the polling interval is never zero nor longer than the code lives.
+pub fn parse_device_authorization(
+    response: &HttpResponse,
+) -> Result<DeviceAuthorization, OAuthError> {
+    if let Some(err) = response.oauth_error() {
+        return Err(err);
+    }
+    if !response.is_success() {
+        return Err(response.error());
+    }
+    let Some(Value::Object(body)) = response.json() else {
+        return Err(response.invalid("the device authorization response is not a JSON object"));
+    };
+    let text = |field: &str| -> Option<String> {
+        body.get(field).and_then(Value::as_str).map(str::to_owned)
+    };
+    let device_code = text("device_code")
+        .filter(|c| !c.is_empty())
+        .ok_or_else(|| response.invalid("the required field `device_code` is missing"))?;
+    let user_code = text("user_code")
+        .ok_or_else(|| response.invalid("the required field `user_code` is missing"))?;
+    // Some servers (Google) still say `verification_url`.
+    let verification_uri = text("verification_uri")
+        .or_else(|| text("verification_url"))
+        .ok_or_else(|| response.invalid("the required field `verification_uri` is missing"))?;
+    let expires_in = seconds_field(response, &body, "expires_in")?
+        .ok_or_else(|| response.invalid("the required field `expires_in` is missing"))?;
+    if expires_in.is_zero() {
+        return Err(response.invalid("`expires_in` is 0: the device code would be expired already"));
+    }
+    let interval = seconds_field(response, &body, "interval")?
+        .filter(|i| !i.is_zero())
+        .unwrap_or(DEFAULT_INTERVAL)
+        // A wait longer than the code lives polls nothing: a server's
+        // absurd interval must not hold the login past its expiry.
+        .min(expires_in);
+    Ok(DeviceAuthorization {
+        device_code: Secret::new(device_code),
+        user_code: sanitize(&user_code, 64),
+        verification_uri: sanitize(&verification_uri, 2000),
+        verification_uri_complete: text("verification_uri_complete").map(|u| sanitize(&u, 2000)),
+        expires_in,
+        interval,
+    })
 }

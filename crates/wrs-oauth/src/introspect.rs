@@ -6,6 +6,7 @@ use wrs_proto::Secret;
 
 use crate::client::OAuthClient;
 use crate::error::{OAuthError, sanitize};
+use crate::http::HttpResponse;
 use crate::revoke::TokenTypeHint;
 
 /// What the server says about a token. Only the non-secret fields are kept.
@@ -36,29 +37,37 @@ impl OAuthClient {
             ("token_type_hint", hint.as_str().to_owned()),
         ];
         let response = self.post_form(endpoint, form).await?;
-        if let Some(err) = response.oauth_error() {
-            return Err(err);
-        }
-        if !response.is_success() {
-            return Err(response.error());
-        }
-        let Some(Value::Object(body)) = response.json() else {
-            return Err(response.invalid("the introspection response is not a JSON object"));
-        };
-        let active = body.get("active").and_then(Value::as_bool).ok_or_else(|| {
-            response.invalid("the required field `active` is missing or not a boolean")
-        })?;
-        let text = |field: &str| {
-            body.get(field)
-                .and_then(Value::as_str)
-                .map(|s| sanitize(s, 500))
-        };
-        Ok(Introspection {
-            active,
-            scope: text("scope"),
-            client_id: text("client_id"),
-            username: text("username"),
-            exp: body.get("exp").and_then(Value::as_u64),
-        })
+        parse_introspection(&response)
     }
+}
+
+/// Parses an introspection endpoint's answer (RFC 7662 2.2): an error body
+/// is [`OAuthError::Server`], another non-2xx [`OAuthError::Http`]; a 2xx
+/// must be a JSON object with a boolean `active`. Only the non-secret
+/// fields are kept, sanitized and cut short.
+pub fn parse_introspection(response: &HttpResponse) -> Result<Introspection, OAuthError> {
+    if let Some(err) = response.oauth_error() {
+        return Err(err);
+    }
+    if !response.is_success() {
+        return Err(response.error());
+    }
+    let Some(Value::Object(body)) = response.json() else {
+        return Err(response.invalid("the introspection response is not a JSON object"));
+    };
+    let active = body.get("active").and_then(Value::as_bool).ok_or_else(|| {
+        response.invalid("the required field `active` is missing or not a boolean")
+    })?;
+    let text = |field: &str| {
+        body.get(field)
+            .and_then(Value::as_str)
+            .map(|s| sanitize(s, 500))
+    };
+    Ok(Introspection {
+        active,
+        scope: text("scope"),
+        client_id: text("client_id"),
+        username: text("username"),
+        exp: body.get("exp").and_then(Value::as_u64),
+    })
 }

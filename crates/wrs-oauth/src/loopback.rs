@@ -180,7 +180,11 @@ async fn handle(
         // Slow, silent or oversized: just close.
         _ => return None,
     };
-    let (status, page, outcome) = route(&head, &shared);
+    let Answer {
+        status,
+        page,
+        outcome,
+    } = answer(&head, &shared.path, &shared.profile, &shared.pending);
     let response = format!(
         "HTTP/1.1 {status}\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: {}\r\n\
          Cache-Control: no-store\r\nReferrer-Policy: no-referrer\r\nConnection: close\r\n\r\n{page}",
@@ -215,10 +219,37 @@ async fn read_head(stream: &mut TcpStream) -> Option<String> {
     }
 }
 
-/// Decides the answer to one request head.
+/// The listener's answer to one request.
+#[derive(Debug)]
+pub struct Answer {
+    /// The status line's code and reason, e.g. `404 Not Found`.
+    pub status: &'static str,
+    /// The HTML page sent back; what came from the request or the server
+    /// in it is escaped.
+    pub page: String,
+    /// The authorization response it carried, checked: the code, or why
+    /// the login failed. `None` for anything else (noise, a favicon, a
+    /// request without `code` or `error`), which leaves the login waiting.
+    pub outcome: Option<Result<AuthorizationCode, OAuthError>>,
+}
+
+/// Decides the answer to one request head (`head`: the request line and
+/// headers as read, any text) for a listener on `path` completing
+/// `pending` for `profile`. Pure, so it is fuzzed as it is served.
+pub fn answer(head: &str, path: &str, profile: &str, pending: &PendingAuthorization) -> Answer {
+    let (status, page, outcome) = route(head, path, profile, pending);
+    Answer {
+        status,
+        page,
+        outcome,
+    }
+}
+
 fn route(
     head: &str,
-    shared: &Shared,
+    redirect_path: &str,
+    profile: &str,
+    pending: &PendingAuthorization,
 ) -> (
     &'static str,
     String,
@@ -242,7 +273,7 @@ fn route(
         );
     }
     let (path, query) = target.split_once('?').unwrap_or((target, ""));
-    if path != shared.path {
+    if path != redirect_path {
         return (
             "404 Not Found",
             page("Not found", "This is the wrs-token login listener."),
@@ -267,8 +298,8 @@ fn route(
             None,
         );
     }
-    let profile = escape(&shared.profile);
-    match shared.pending.check(&params) {
+    let profile = escape(profile);
+    match pending.check(&params) {
         Ok(code) => (
             "200 OK",
             page(
