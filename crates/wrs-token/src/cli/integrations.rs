@@ -110,7 +110,7 @@ writes one page per command (wrs-token.1, wrs-token-curl.1, …) into DIR,
 which must exist; a man directory on your MANPATH makes `man` find them.";
 
 /// `wrs-token curl`.
-#[derive(Debug, Clone, Args)]
+#[derive(Debug, Clone, PartialEq, Eq, Args)]
 pub struct CurlArgs {
     /// Profile (default: the one whose resource matches the URL, then
     /// $WRS_TOKEN_PROFILE, then the default profile). Must come before
@@ -138,7 +138,7 @@ pub struct CurlArgs {
 }
 
 /// `wrs-token exec`.
-#[derive(Debug, Clone, Args)]
+#[derive(Debug, Clone, PartialEq, Eq, Args)]
 pub struct ExecArgs {
     /// Which token.
     #[command(flatten)]
@@ -161,7 +161,7 @@ pub struct ExecArgs {
 }
 
 /// `wrs-token git-credential`.
-#[derive(Debug, Clone, Args)]
+#[derive(Debug, Clone, PartialEq, Eq, Args)]
 pub struct GitCredentialArgs {
     /// Profile (default: the one whose resource matches git's URL, then
     /// $WRS_TOKEN_PROFILE).
@@ -184,7 +184,7 @@ pub struct GitCredentialArgs {
 }
 
 /// `wrs-token completions`.
-#[derive(Debug, Clone, Args)]
+#[derive(Debug, Clone, PartialEq, Eq, Args)]
 pub struct CompletionsArgs {
     /// The shell to write the completion script for.
     #[arg(value_name = "SHELL")]
@@ -192,7 +192,7 @@ pub struct CompletionsArgs {
 }
 
 /// `wrs-token man`.
-#[derive(Debug, Clone, Args)]
+#[derive(Debug, Clone, PartialEq, Eq, Args)]
 pub struct ManArgs {
     /// Write one page per command into this existing directory instead of
     /// the main page to stdout.
