@@ -328,4 +328,18 @@ mod unix {
             }
         }
     }
+
+    #[cfg(test)]
+    mod tests {
+        use super::percentile;
+
+        #[test]
+        fn percentiles_are_nearest_rank_in_milliseconds() {
+            let sorted: Vec<u64> = (1..=100).map(|ms| ms * 1_000_000).collect();
+            assert_eq!(percentile(&sorted, 0.50), 50.0);
+            assert_eq!(percentile(&sorted, 0.99), 99.0);
+            assert_eq!(percentile(&sorted[..1], 0.99), 1.0);
+            assert!(percentile(&[], 0.5).is_nan());
+        }
+    }
 }
