@@ -20,6 +20,7 @@
 use std::ffi::OsString;
 use std::path::PathBuf;
 
+use crate::cli::integrations::DEFAULT_GIT_USERNAME;
 use crate::cli::profile_name;
 use crate::cli::{Cli, Command, GitCredentialArgs, GlobalArgs, HeaderArgs, PrintArgs, TokenArgs};
 use crate::cmd::completions::COMPLETE_VAR;
@@ -86,7 +87,7 @@ pub fn parse(args: &[OsString], env: impl Fn(&str) -> Option<OsString>) -> Optio
                 username: match line.value("username") {
                     Some("") => return None,
                     Some(name) => name.to_owned(),
-                    None => "oauth2".to_owned(),
+                    None => DEFAULT_GIT_USERNAME.to_owned(),
                 },
                 min_ttl: optional(line.value("min-ttl"), seconds)?,
                 action: "get".to_owned(),

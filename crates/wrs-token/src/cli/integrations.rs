@@ -160,6 +160,10 @@ pub struct ExecArgs {
     pub command: Vec<OsString>,
 }
 
+/// The username `git-credential get` answers unless `--username` says
+/// otherwise.
+pub const DEFAULT_GIT_USERNAME: &str = "oauth2";
+
 /// `wrs-token git-credential`.
 #[derive(Debug, Clone, PartialEq, Eq, Args)]
 pub struct GitCredentialArgs {
@@ -169,7 +173,7 @@ pub struct GitCredentialArgs {
     pub profile: Option<String>,
 
     /// The username answered to git versions without `authtype` support.
-    #[arg(long, value_name = "NAME", default_value = "oauth2")]
+    #[arg(long, value_name = "NAME", default_value = DEFAULT_GIT_USERNAME)]
     pub username: String,
 
     /// The token should stay valid at least this many seconds (see
