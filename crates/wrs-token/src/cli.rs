@@ -146,7 +146,7 @@ A profile that is not logged in: \"not logged in to profile NAME\", exit 1.";
 
 /// A local OAuth 2 token helper for Windchill REST Services: asks the
 /// per-user `wrs-tokend` daemon for a valid access token and prints it.
-#[derive(Debug, Parser)]
+#[derive(Debug, PartialEq, Eq, Parser)]
 #[command(name = "wrs-token", version, after_help = EXIT_CODES_HELP)]
 pub struct Cli {
     /// Options that apply to every command.
@@ -158,7 +158,7 @@ pub struct Cli {
 }
 
 /// Options accepted before or after any subcommand.
-#[derive(Debug, Args)]
+#[derive(Debug, PartialEq, Eq, Args)]
 pub struct GlobalArgs {
     /// Never start the daemon; fail with exit code 4 if none is running.
     // Falsey parsing: WRS_TOKEN_NO_AUTOSTART=1/yes/true turns it on; unset,
@@ -178,7 +178,7 @@ pub struct GlobalArgs {
 }
 
 /// The subcommands.
-#[derive(Debug, Subcommand)]
+#[derive(Debug, PartialEq, Eq, Subcommand)]
 pub enum Command {
     /// Print a valid access token (bare, as a header line, or as JSON).
     #[command(after_help = PRINT_HELP)]
@@ -238,7 +238,7 @@ pub enum Command {
 }
 
 /// Which token to get.
-#[derive(Debug, Clone, Args)]
+#[derive(Debug, Clone, PartialEq, Eq, Args)]
 pub struct TokenArgs {
     /// Profile name (default: $WRS_TOKEN_PROFILE, then the daemon's default
     /// profile).
@@ -276,7 +276,7 @@ impl TokenArgs {
 }
 
 /// `wrs-token print`.
-#[derive(Debug, Clone, Args)]
+#[derive(Debug, Clone, PartialEq, Eq, Args)]
 pub struct PrintArgs {
     /// The profile, as with -p (both given must agree).
     #[arg(value_name = "NAME", value_parser = ProfileNameParser::optional())]
@@ -300,7 +300,7 @@ pub struct PrintArgs {
 }
 
 /// `wrs-token header`.
-#[derive(Debug, Clone, Args)]
+#[derive(Debug, Clone, PartialEq, Eq, Args)]
 pub struct HeaderArgs {
     /// The profile, as with -p (both given must agree).
     #[arg(value_name = "NAME", value_parser = ProfileNameParser::optional())]
@@ -316,7 +316,7 @@ pub struct HeaderArgs {
 }
 
 /// `wrs-token status`.
-#[derive(Debug, Clone, Args)]
+#[derive(Debug, Clone, PartialEq, Eq, Args)]
 pub struct StatusArgs {
     /// Show only this profile (default: every profile).
     #[arg(value_name = "NAME", value_parser = ProfileNameParser::optional())]
@@ -340,7 +340,7 @@ impl StatusArgs {
 }
 
 /// `wrs-token whoami`.
-#[derive(Debug, Clone, Args)]
+#[derive(Debug, Clone, PartialEq, Eq, Args)]
 pub struct WhoamiArgs {
     /// Which profile.
     #[command(flatten)]
@@ -352,7 +352,7 @@ pub struct WhoamiArgs {
 }
 
 /// Which profile a login or logout is for.
-#[derive(Debug, Clone, Args)]
+#[derive(Debug, Clone, PartialEq, Eq, Args)]
 pub struct ProfileChoice {
     /// The profile (default: -p, then $WRS_TOKEN_PROFILE, then the default
     /// or only profile).
@@ -382,7 +382,7 @@ impl ProfileChoice {
 }
 
 /// `wrs-token login`.
-#[derive(Debug, Clone, Args)]
+#[derive(Debug, Clone, PartialEq, Eq, Args)]
 #[command(group(ArgGroup::new("method").args(["no_browser", "device", "paste", "refresh_token_stdin", "cancel"])))]
 pub struct LoginArgs {
     /// Which profile.
@@ -424,7 +424,7 @@ pub struct LoginArgs {
 }
 
 /// `wrs-token logout`.
-#[derive(Debug, Clone, Args)]
+#[derive(Debug, Clone, PartialEq, Eq, Args)]
 pub struct LogoutArgs {
     /// Which profile.
     #[command(flatten)]
@@ -436,11 +436,11 @@ pub struct LogoutArgs {
 }
 
 /// `wrs-token demo` (no options: it is meant to just work).
-#[derive(Debug, Clone, Args)]
+#[derive(Debug, Clone, PartialEq, Eq, Args)]
 pub struct DemoArgs {}
 
 /// `wrs-token daemon …`.
-#[derive(Debug, Clone, Copy, Subcommand)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Subcommand)]
 pub enum DaemonCommand {
     /// Start the daemon in the background (does nothing if it is running).
     #[command(after_help = DAEMON_START_HELP)]

@@ -49,6 +49,9 @@
 //! # Modules
 //!
 //! - [`cli`]: the clap definitions of every command and flag.
+//! - [`fast_path`]: the simple forms of `print`, `header` and
+//!   `git-credential get`, parsed without building clap's command tree
+//!   (anything else goes to clap).
 //! - [`client`]: connect, autostart, request → response; reused by every
 //!   command that talks to the daemon. Before it sends a byte it checks
 //!   that the socket's directory and the listening process are the user's
@@ -83,6 +86,7 @@ pub mod cli;
 pub mod client;
 pub mod cmd;
 pub mod exit;
+pub mod fast_path;
 pub mod output;
 pub mod private_temp;
 pub mod probe;

@@ -110,7 +110,7 @@ writes one page per command (wrs-token.1, wrs-token-curl.1, …) into DIR,
 which must exist; a man directory on your MANPATH makes `man` find them.";
 
 /// `wrs-token curl`.
-#[derive(Debug, Clone, Args)]
+#[derive(Debug, Clone, PartialEq, Eq, Args)]
 pub struct CurlArgs {
     /// Profile (default: the one whose resource matches the URL, then
     /// $WRS_TOKEN_PROFILE, then the default profile). Must come before
@@ -138,7 +138,7 @@ pub struct CurlArgs {
 }
 
 /// `wrs-token exec`.
-#[derive(Debug, Clone, Args)]
+#[derive(Debug, Clone, PartialEq, Eq, Args)]
 pub struct ExecArgs {
     /// Which token.
     #[command(flatten)]
@@ -160,8 +160,12 @@ pub struct ExecArgs {
     pub command: Vec<OsString>,
 }
 
+/// The username `git-credential get` answers unless `--username` says
+/// otherwise.
+pub const DEFAULT_GIT_USERNAME: &str = "oauth2";
+
 /// `wrs-token git-credential`.
-#[derive(Debug, Clone, Args)]
+#[derive(Debug, Clone, PartialEq, Eq, Args)]
 pub struct GitCredentialArgs {
     /// Profile (default: the one whose resource matches git's URL, then
     /// $WRS_TOKEN_PROFILE).
@@ -169,7 +173,7 @@ pub struct GitCredentialArgs {
     pub profile: Option<String>,
 
     /// The username answered to git versions without `authtype` support.
-    #[arg(long, value_name = "NAME", default_value = "oauth2")]
+    #[arg(long, value_name = "NAME", default_value = DEFAULT_GIT_USERNAME)]
     pub username: String,
 
     /// The token should stay valid at least this many seconds (see
@@ -184,7 +188,7 @@ pub struct GitCredentialArgs {
 }
 
 /// `wrs-token completions`.
-#[derive(Debug, Clone, Args)]
+#[derive(Debug, Clone, PartialEq, Eq, Args)]
 pub struct CompletionsArgs {
     /// The shell to write the completion script for.
     #[arg(value_name = "SHELL")]
@@ -192,7 +196,7 @@ pub struct CompletionsArgs {
 }
 
 /// `wrs-token man`.
-#[derive(Debug, Clone, Args)]
+#[derive(Debug, Clone, PartialEq, Eq, Args)]
 pub struct ManArgs {
     /// Write one page per command into this existing directory instead of
     /// the main page to stdout.

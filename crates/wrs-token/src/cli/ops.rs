@@ -61,7 +61,7 @@ Examples:
   wrs-token service status       # installed? up to date? enabled? active?";
 
 /// `wrs-token doctor`.
-#[derive(Debug, Clone, Args)]
+#[derive(Debug, Clone, PartialEq, Eq, Args)]
 pub struct DoctorArgs {
     /// Check only this profile (default: every profile in the config file).
     #[arg(value_name = "NAME", value_parser = ProfileNameParser::optional())]
@@ -73,7 +73,7 @@ pub struct DoctorArgs {
 }
 
 /// `wrs-token service …`.
-#[derive(Debug, Clone, Subcommand)]
+#[derive(Debug, Clone, PartialEq, Eq, Subcommand)]
 pub enum ServiceCommand {
     /// Install the daemon as a per-user service (systemd socket
     /// activation on Linux, a LaunchAgent on macOS) and enable it.
@@ -89,7 +89,7 @@ pub enum ServiceCommand {
 }
 
 /// `wrs-token service install`.
-#[derive(Debug, Clone, Args)]
+#[derive(Debug, Clone, PartialEq, Eq, Args)]
 pub struct ServiceInstallArgs {
     /// Print the files that would be written and the commands that would
     /// run; change nothing.

@@ -91,7 +91,7 @@ Examples:
   wrs-token profile set-default plm";
 
 /// `wrs-token profile …`.
-#[derive(Debug, Clone, Subcommand)]
+#[derive(Debug, Clone, PartialEq, Eq, Subcommand)]
 pub enum ProfileCommand {
     /// Add a profile to the config file (its client secret goes to the daemon).
     #[command(after_help = ADD_HELP)]
@@ -191,7 +191,7 @@ impl From<StoreArg> for StoreKind {
 }
 
 /// `wrs-token profile add`.
-#[derive(Debug, Clone, Args)]
+#[derive(Debug, Clone, PartialEq, Eq, Args)]
 pub struct ProfileAddArgs {
     /// The new profile's name (letters, digits, '.', '_', '-').
     #[arg(value_name = "NAME", value_parser = ProfileNameParser::required())]
@@ -317,7 +317,7 @@ impl ProfileAddArgs {
 }
 
 /// `wrs-token profile list`.
-#[derive(Debug, Clone, Args)]
+#[derive(Debug, Clone, PartialEq, Eq, Args)]
 pub struct ProfileListArgs {
     /// Print a JSON array of profiles.
     #[arg(long, conflicts_with = "names")]
@@ -329,7 +329,7 @@ pub struct ProfileListArgs {
 }
 
 /// `wrs-token profile set`.
-#[derive(Debug, Clone, Args)]
+#[derive(Debug, Clone, PartialEq, Eq, Args)]
 pub struct ProfileSetArgs {
     /// The profile.
     #[arg(value_name = "NAME", value_parser = ProfileNameParser::required())]
@@ -345,7 +345,7 @@ pub struct ProfileSetArgs {
 }
 
 /// `wrs-token profile unset`.
-#[derive(Debug, Clone, Args)]
+#[derive(Debug, Clone, PartialEq, Eq, Args)]
 pub struct ProfileUnsetArgs {
     /// The profile.
     #[arg(value_name = "NAME", value_parser = ProfileNameParser::required())]
@@ -357,7 +357,7 @@ pub struct ProfileUnsetArgs {
 }
 
 /// `wrs-token profile rename`.
-#[derive(Debug, Clone, Args)]
+#[derive(Debug, Clone, PartialEq, Eq, Args)]
 pub struct ProfileRenameArgs {
     /// The profile's name now.
     #[arg(value_name = "OLD", value_parser = ProfileNameParser::required())]
@@ -374,7 +374,7 @@ pub struct ProfileRenameArgs {
 }
 
 /// `wrs-token profile show`.
-#[derive(Debug, Clone, Args)]
+#[derive(Debug, Clone, PartialEq, Eq, Args)]
 pub struct ProfileShowArgs {
     /// The profile (default: $WRS_TOKEN_PROFILE, then the default or only one).
     #[arg(
@@ -386,7 +386,7 @@ pub struct ProfileShowArgs {
 }
 
 /// `wrs-token profile remove`.
-#[derive(Debug, Clone, Args)]
+#[derive(Debug, Clone, PartialEq, Eq, Args)]
 pub struct ProfileRemoveArgs {
     /// The profile to remove.
     #[arg(value_name = "NAME", value_parser = ProfileNameParser::required())]
@@ -398,7 +398,7 @@ pub struct ProfileRemoveArgs {
 }
 
 /// `wrs-token profile set-secret`.
-#[derive(Debug, Clone, Args)]
+#[derive(Debug, Clone, PartialEq, Eq, Args)]
 pub struct ProfileSetSecretArgs {
     /// The profile.
     #[arg(value_name = "NAME", value_parser = ProfileNameParser::required())]
@@ -410,7 +410,7 @@ pub struct ProfileSetSecretArgs {
 }
 
 /// `wrs-token profile set-default`.
-#[derive(Debug, Clone, Args)]
+#[derive(Debug, Clone, PartialEq, Eq, Args)]
 pub struct ProfileSetDefaultArgs {
     /// The profile to use when none is named.
     #[arg(value_name = "NAME", value_parser = ProfileNameParser::required())]

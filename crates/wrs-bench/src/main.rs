@@ -1,0 +1,345 @@
+//! `wrs-bench`: a load generator for a running `wrs-tokend`.
+//!
+//! It starts nothing. It asks the daemon at `--socket` (else
+//! `WRS_TOKEN_SOCKET`, else the per-user default) for a token of
+//! `--profile`, as fast as it can, from `--connections` client threads
+//! (default 64), in one or more of three ways (`--mode`, default all):
+//!
+//! - `binary`: each thread keeps one connection and sends length-prefixed
+//!   bincode frames on it, one request at a time, as `wrs-token` frames
+//!   them;
+//! - `json`: the same with newline-delimited JSON (an IDE plugin);
+//! - `connect`: each thread opens a new connection for every request and
+//!   closes it after the answer, as every `wrs-token print` does (without
+//!   the process start).
+//!
+//! For each mode it prints one row: requests answered with a token in the
+//! measured window, errors, requests per second, and the median and 99th
+//! percentile of the time from sending a request to having its answer.
+//! Requests in the first `--warmup-ms` are not counted.
+//!
+//! The daemon should hold a cached token, or the numbers measure the
+//! authorization server. `scripts/bench` starts one with the hidden test
+//! source and runs this binary against it:
+//!
+//! ```text
+//! wrs-tokend --socket /tmp/b/agent.sock --test-source profile=bench,lifetime=3600
+//! cargo run -p wrs-bench --release -- --socket /tmp/b/agent.sock --profile bench
+//! ```
+//!
+//! The client threads share the machine with the daemon: on a small
+//! machine the numbers are a floor for what the daemon can do.
+//! The daemon serves 64 connections at once by default (its
+//! `--max-connections`); more persistent connections than that evict each
+//! other. Unix only (a Unix domain socket).
+
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    #[cfg(unix)]
+    {
+        unix::main()
+    }
+    #[cfg(not(unix))]
+    {
+        eprintln!("wrs-bench: only Unix domain sockets are supported");
+        ExitCode::FAILURE
+    }
+}
+
+#[cfg(unix)]
+mod unix {
+    use std::io::{BufReader, Write};
+    use std::os::unix::net::UnixStream;
+    use std::path::{Path, PathBuf};
+    use std::process::ExitCode;
+    use std::sync::{Arc, Barrier, OnceLock};
+    use std::time::{Duration, Instant};
+
+    use clap::{Parser, ValueEnum};
+    use wrs_proto::frame::{
+        decode_binary, decode_json, encode_binary, encode_json, read_frame, read_json_line,
+    };
+    use wrs_proto::{Request, RequestEnvelope, Response, WireError};
+
+    /// Load on a running wrs-tokend: requests/s, p50 and p99 per way of asking.
+    #[derive(Debug, Parser)]
+    #[command(name = "wrs-bench")]
+    struct Args {
+        /// The daemon's socket [default: the per-user runtime directory's].
+        #[arg(long, value_name = "PATH", env = wrs_sys::env::SOCKET)]
+        socket: Option<PathBuf>,
+
+        /// The profile to ask a token of [default: the daemon's default].
+        #[arg(short, long, value_name = "NAME")]
+        profile: Option<String>,
+
+        /// Client threads, each with its own connection.
+        #[arg(short, long, value_name = "N", default_value_t = 64,
+              value_parser = clap::value_parser!(u32).range(1..=4096))]
+        connections: u32,
+
+        /// Ways of asking, comma-separated.
+        #[arg(
+            long,
+            value_enum,
+            value_delimiter = ',',
+            default_value = "binary,json,connect"
+        )]
+        mode: Vec<Mode>,
+
+        /// Measured time per mode, in seconds.
+        #[arg(long, value_name = "SECS", default_value_t = 5,
+              value_parser = clap::value_parser!(u64).range(1..=3600))]
+        seconds: u64,
+
+        /// Time per mode before measuring starts, in milliseconds.
+        #[arg(long, value_name = "MS", default_value_t = 500)]
+        warmup_ms: u64,
+    }
+
+    /// A way of asking for a token.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+    enum Mode {
+        /// Persistent connections, binary frames.
+        Binary,
+        /// Persistent connections, JSON lines.
+        Json,
+        /// A new connection (binary) for each request.
+        Connect,
+    }
+
+    impl Mode {
+        fn name(self) -> &'static str {
+            match self {
+                Mode::Binary => "binary",
+                Mode::Json => "json",
+                Mode::Connect => "connect",
+            }
+        }
+    }
+
+    /// What one client thread saw in the measured window.
+    #[derive(Default)]
+    struct Tally {
+        /// Nanoseconds from sending each request to having its answer.
+        latencies: Vec<u64>,
+        errors: u64,
+        /// The first error, for the report.
+        first_error: Option<String>,
+    }
+
+    pub(super) fn main() -> ExitCode {
+        let args = Args::parse();
+        let socket = match args.socket.clone().filter(|p| !p.as_os_str().is_empty()) {
+            Some(path) => path,
+            None => match wrs_sys::endpoint::Endpoint::resolve() {
+                Ok(endpoint) => endpoint.socket,
+                Err(e) => {
+                    eprintln!("wrs-bench: {e}");
+                    return ExitCode::FAILURE;
+                }
+            },
+        };
+        // The same rule as every client: never talk to a socket another
+        // user could have put there.
+        if let Err(e) = wrs_sys::private_dir::check_socket_dir(&socket) {
+            eprintln!("wrs-bench: {}: {e}", socket.display());
+            return ExitCode::FAILURE;
+        }
+        let request = RequestEnvelope::new(Request::GetToken {
+            profile: args.profile.clone(),
+            min_ttl_secs: None,
+            env_min_ttl_secs: None,
+        });
+        let (binary, json) = match (encode_binary(&request), encode_json(&request)) {
+            (Ok(binary), Ok(json)) => (binary, json),
+            (Err(e), _) | (_, Err(e)) => {
+                eprintln!("wrs-bench: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
+        println!(
+            "{:<8} {:>11} {:>10} {:>7} {:>9} {:>8} {:>8}",
+            "mode", "connections", "requests", "errors", "req/s", "p50_ms", "p99_ms"
+        );
+        let mut all_ok = true;
+        for mode in &args.mode {
+            let frame = match mode {
+                Mode::Json => json.clone(),
+                Mode::Binary | Mode::Connect => binary.clone(),
+            };
+            let tallies = run(&args, &socket, *mode, frame);
+            let mut latencies: Vec<u64> = Vec::new();
+            let mut errors = 0;
+            let mut first_error = None;
+            for tally in tallies {
+                latencies.extend(tally.latencies);
+                errors += tally.errors;
+                first_error = first_error.or(tally.first_error);
+            }
+            latencies.sort_unstable();
+            let rate = latencies.len() as f64 / args.seconds as f64;
+            println!(
+                "{:<8} {:>11} {:>10} {:>7} {:>9.0} {:>8.3} {:>8.3}",
+                mode.name(),
+                args.connections,
+                latencies.len(),
+                errors,
+                rate,
+                percentile(&latencies, 0.50),
+                percentile(&latencies, 0.99),
+            );
+            if let Some(e) = first_error {
+                eprintln!("wrs-bench: {}: first error: {e}", mode.name());
+            }
+            all_ok &= !latencies.is_empty();
+        }
+        if all_ok {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        }
+    }
+
+    /// The `q` quantile of sorted nanoseconds, in milliseconds (nearest rank).
+    fn percentile(sorted: &[u64], q: f64) -> f64 {
+        if sorted.is_empty() {
+            return f64::NAN;
+        }
+        let rank = ((sorted.len() as f64 * q).ceil() as usize).clamp(1, sorted.len());
+        sorted[rank - 1] as f64 / 1e6
+    }
+
+    /// Runs one mode on every client thread; their tallies.
+    fn run(args: &Args, socket: &Path, mode: Mode, frame: Vec<u8>) -> Vec<Tally> {
+        let threads = args.connections as usize;
+        // Every thread connects, then they all start at once, on a clock
+        // set when the last one is ready.
+        let ready = Arc::new(Barrier::new(threads + 1));
+        let window: Arc<OnceLock<(Instant, Instant)>> = Arc::new(OnceLock::new());
+        let frame: Arc<[u8]> = frame.into();
+        let handles: Vec<_> = (0..threads)
+            .map(|_| {
+                let ready = ready.clone();
+                let window = window.clone();
+                let mut client = Client::new(mode, socket.to_owned(), frame.clone());
+                std::thread::spawn(move || {
+                    if mode != Mode::Connect {
+                        // A failure here is retried by the first request.
+                        let _ = client.connect();
+                    }
+                    ready.wait();
+                    ready.wait();
+                    if let Some(&(count_from, end)) = window.get() {
+                        client.run(count_from, end);
+                    }
+                    client.tally
+                })
+            })
+            .collect();
+        ready.wait();
+        let count_from = Instant::now() + Duration::from_millis(args.warmup_ms);
+        let _ = window.set((count_from, count_from + Duration::from_secs(args.seconds)));
+        ready.wait();
+        handles.into_iter().filter_map(|h| h.join().ok()).collect()
+    }
+
+    /// One client thread's connection and tally.
+    struct Client {
+        mode: Mode,
+        socket: PathBuf,
+        frame: Arc<[u8]>,
+        stream: Option<BufReader<UnixStream>>,
+        tally: Tally,
+    }
+
+    impl Client {
+        fn new(mode: Mode, socket: PathBuf, frame: Arc<[u8]>) -> Self {
+            Client {
+                mode,
+                socket,
+                frame,
+                stream: None,
+                tally: Tally::default(),
+            }
+        }
+
+        fn connect(&mut self) -> Result<(), WireError> {
+            self.stream = Some(BufReader::new(UnixStream::connect(&self.socket)?));
+            Ok(())
+        }
+
+        /// Asks until `end`, counting what starts at or after `count_from`.
+        fn run(&mut self, count_from: Instant, end: Instant) {
+            loop {
+                let sent = Instant::now();
+                if sent >= end {
+                    return;
+                }
+                let outcome = self.ask();
+                if sent < count_from {
+                    continue;
+                }
+                match outcome {
+                    Ok(()) => {
+                        let nanos = u64::try_from(sent.elapsed().as_nanos()).unwrap_or(u64::MAX);
+                        self.tally.latencies.push(nanos);
+                    }
+                    Err(e) => {
+                        self.tally.errors += 1;
+                        self.tally.first_error.get_or_insert(e);
+                    }
+                }
+            }
+        }
+
+        /// One request and its answer; a persistent connection the daemon
+        /// closed (its idle limit) is opened again on the next request.
+        fn ask(&mut self) -> Result<(), String> {
+            if self.stream.is_none() || self.mode == Mode::Connect {
+                self.connect().map_err(|e| e.to_string())?;
+            }
+            let result = self.exchange();
+            if result.is_err() || self.mode == Mode::Connect {
+                self.stream = None;
+            }
+            match result.map_err(|e| e.to_string())? {
+                Response::Token(_) => Ok(()),
+                Response::Error(e) => Err(format!("{:?}: {}", e.kind, e.message)),
+                other => Err(format!("unexpected answer: {other:?}")),
+            }
+        }
+
+        fn exchange(&mut self) -> Result<Response, WireError> {
+            let Some(stream) = self.stream.as_mut() else {
+                return Err(WireError::Truncated);
+            };
+            stream.get_mut().write_all(&self.frame)?;
+            match self.mode {
+                Mode::Binary | Mode::Connect => {
+                    let body = read_frame(stream)?.ok_or(WireError::Truncated)?;
+                    decode_binary(&body)
+                }
+                Mode::Json => {
+                    let line = read_json_line(stream)?.ok_or(WireError::Truncated)?;
+                    decode_json(&line)
+                }
+            }
+        }
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::percentile;
+
+        #[test]
+        fn percentiles_are_nearest_rank_in_milliseconds() {
+            let sorted: Vec<u64> = (1..=100).map(|ms| ms * 1_000_000).collect();
+            assert_eq!(percentile(&sorted, 0.50), 50.0);
+            assert_eq!(percentile(&sorted, 0.99), 99.0);
+            assert_eq!(percentile(&sorted[..1], 0.99), 1.0);
+            assert!(percentile(&[], 0.5).is_nan());
+        }
+    }
+}
