@@ -25,7 +25,7 @@ use wrs_oauth::http::HttpResponse;
 use wrs_oauth::introspect::parse_introspection;
 use wrs_oauth::{ErrorCode, OAuthError};
 
-use crate::token_response::{clean, http_response, other_string};
+use crate::token_response::{clean, http_response, other_string, with_body};
 
 /// Splits the input and parses it as a device authorization answer.
 pub fn device_authorization(data: &[u8]) {
@@ -140,18 +140,11 @@ fn check_device_code_hidden(response: &HttpResponse, body: &Map<String, Value>) 
         return;
     };
     *code = other_string(code);
-    let shown = |body: &Map<String, Value>| {
-        let response = HttpResponse {
-            status: response.status,
-            content_type: response.content_type.clone(),
-            retry_after: response.retry_after,
-            body: serde_json::to_vec(body).unwrap_or_default(),
-        };
-        match parse_device_authorization(&response) {
+    let shown =
+        |body: &Map<String, Value>| match parse_device_authorization(&with_body(response, body)) {
             Ok(device) => format!("{device:?}"),
             Err(err) => format!("{err} / {err:?}"),
-        }
-    };
+        };
     assert_eq!(
         shown(body),
         shown(&masked),

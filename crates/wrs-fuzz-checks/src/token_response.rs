@@ -187,23 +187,27 @@ fn check_secrets_hidden(response: &HttpResponse, body: &Map<String, Value>) {
     if !any {
         return;
     }
-    let shown = |body: &Map<String, Value>| {
-        let response = HttpResponse {
-            status: response.status,
-            content_type: response.content_type.clone(),
-            retry_after: response.retry_after,
-            body: serde_json::to_vec(body).unwrap_or_default(),
-        };
-        match parse_token_response(&response, SENT_AT) {
+    let shown =
+        |body: &Map<String, Value>| match parse_token_response(&with_body(response, body), SENT_AT)
+        {
             Ok(token) => format!("{token:?}"),
             Err(err) => format!("{err} / {err:?}"),
-        }
-    };
+        };
     assert_eq!(
         shown(body),
         shown(&masked),
         "a secret changes what is shown"
     );
+}
+
+/// `response` with `body` instead of its own.
+pub fn with_body(response: &HttpResponse, body: &Map<String, Value>) -> HttpResponse {
+    HttpResponse {
+        status: response.status,
+        content_type: response.content_type.clone(),
+        retry_after: response.retry_after,
+        body: serde_json::to_vec(body).unwrap_or_default(),
+    }
 }
 
 /// Another string of the same shape: every ASCII letter and digit replaced

@@ -137,15 +137,7 @@ impl OAuthClient {
 pub fn parse_device_authorization(
     response: &HttpResponse,
 ) -> Result<DeviceAuthorization, OAuthError> {
-    if let Some(err) = response.oauth_error() {
-        return Err(err);
-    }
-    if !response.is_success() {
-        return Err(response.error());
-    }
-    let Some(Value::Object(body)) = response.json() else {
-        return Err(response.invalid("the device authorization response is not a JSON object"));
-    };
+    let body = response.success_object("device authorization response")?;
     let text = |field: &str| -> Option<String> {
         body.get(field).and_then(Value::as_str).map(str::to_owned)
     };

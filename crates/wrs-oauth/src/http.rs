@@ -320,6 +320,27 @@ impl HttpResponse {
     pub(crate) fn is_success(&self) -> bool {
         (200..300).contains(&self.status)
     }
+
+    /// The body of a successful answer that must be a JSON object (`what`
+    /// names the answer in the error): an error body is
+    /// [`OAuthError::Server`] whatever the status, another non-2xx
+    /// [`OAuthError::Http`], a 2xx that is not an object
+    /// [`OAuthError::InvalidResponse`].
+    pub(crate) fn success_object(
+        &self,
+        what: &str,
+    ) -> Result<serde_json::Map<String, serde_json::Value>, OAuthError> {
+        if let Some(err) = self.oauth_error() {
+            return Err(err);
+        }
+        if !self.is_success() {
+            return Err(self.error());
+        }
+        match self.json() {
+            Some(serde_json::Value::Object(body)) => Ok(body),
+            _ => Err(self.invalid(format!("the {what} is not a JSON object"))),
+        }
+    }
 }
 
 /// Checks an endpoint URL: `https`, or `http` on a loopback host only

@@ -46,15 +46,7 @@ impl OAuthClient {
 /// must be a JSON object with a boolean `active`. Only the non-secret
 /// fields are kept, sanitized and cut short.
 pub fn parse_introspection(response: &HttpResponse) -> Result<Introspection, OAuthError> {
-    if let Some(err) = response.oauth_error() {
-        return Err(err);
-    }
-    if !response.is_success() {
-        return Err(response.error());
-    }
-    let Some(Value::Object(body)) = response.json() else {
-        return Err(response.invalid("the introspection response is not a JSON object"));
-    };
+    let body = response.success_object("introspection response")?;
     let active = body.get("active").and_then(Value::as_bool).ok_or_else(|| {
         response.invalid("the required field `active` is missing or not a boolean")
     })?;
