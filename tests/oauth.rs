@@ -539,6 +539,9 @@ fn sigkill_mid_refresh_then_restart_stays_logged_in() {
         r#"{"endpoint":"token","fault":{"delay":3000},"times":1}"#,
     );
     sb.invalidate("plm");
+    // Counted before the client starts: its refresh may reach the mock
+    // (and be counted, then held 3 s) before this test looks again.
+    let before = mock.counters().token;
     let refreshing = sb
         .client()
         .args(["print", "-p", "plm"])
@@ -546,7 +549,6 @@ fn sigkill_mid_refresh_then_restart_stays_logged_in() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let before = mock.counters().token;
     assert!(
         wait_until(Duration::from_secs(5), || mock.counters().token > before),
         "refresh sent"
