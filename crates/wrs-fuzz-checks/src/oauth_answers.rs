@@ -6,10 +6,9 @@
 //! Input: as for [`crate::token_response`], a first line `STATUS
 //! CONTENT-TYPE`, then the body. Checked for both:
 //!
-//! - a result comes only from a 2xx JSON object without `error`; an
-//!   `error` string is always `OAuthError::Server` with that code, another
-//!   non-2xx `OAuthError::Http`, a 2xx that is not the answer
-//!   `OAuthError::InvalidResponse`, which quotes nothing of a JSON object;
+//! - a result comes only from a 2xx JSON object without `error`, and an
+//!   error has its cause in the answer, by the same checks as a token
+//!   endpoint's answer (`token_response::result_body`, `check_error`);
 //! - device: the `device_code` kept is the one sent and is not empty; the
 //!   texts shown to the user (`user_code`, the verification URIs) are cut
 //!   short and free of control characters; the code lives a while
@@ -23,9 +22,10 @@ use serde_json::{Map, Value};
 use wrs_oauth::device::parse_device_authorization;
 use wrs_oauth::http::HttpResponse;
 use wrs_oauth::introspect::parse_introspection;
-use wrs_oauth::{ErrorCode, OAuthError};
 
-use crate::token_response::{clean, http_response, other_string, with_body};
+use crate::token_response::{
+    check_error, clean, http_response, other_string, result_body, with_body,
+};
 
 /// Splits the input and parses it as a device authorization answer.
 pub fn device_authorization(data: &[u8]) {
@@ -77,58 +77,6 @@ pub fn introspection(data: &[u8]) {
             assert_eq!(seen.exp, body.get("exp").and_then(Value::as_u64));
         }
         Err(err) => check_error(&response, json.as_ref(), &err),
-    }
-}
-
-/// The body a successful parse came from: a 2xx JSON object without
-/// `error`.
-fn result_body<'a>(response: &HttpResponse, json: Option<&'a Value>) -> &'a Map<String, Value> {
-    let status = response.status;
-    assert!((200..300).contains(&status), "a result from HTTP {status}");
-    let Some(Value::Object(body)) = json else {
-        panic!("a result from a body that is not a JSON object");
-    };
-    assert!(
-        body.get("error").and_then(Value::as_str).is_none(),
-        "a result from an error body"
-    );
-    body
-}
-
-/// A failed parse has its cause in the answer.
-fn check_error(response: &HttpResponse, json: Option<&Value>, err: &OAuthError) {
-    let status = response.status;
-    let success = (200..300).contains(&status);
-    let error_code = json.and_then(|v| v.get("error")).and_then(Value::as_str);
-    match err {
-        OAuthError::Server {
-            code,
-            description,
-            status: s,
-            ..
-        } => {
-            assert_eq!(*s, status);
-            let sent = error_code.expect("a server error comes from an `error` string");
-            assert_eq!(*code, ErrorCode::parse(sent));
-            if let Some(d) = description {
-                assert!(clean(d, 301), "{d:?}");
-            }
-        }
-        OAuthError::Http { status: s, .. } => {
-            assert_eq!(*s, status);
-            assert!(!success && error_code.is_none());
-        }
-        OAuthError::InvalidResponse {
-            status: s, snippet, ..
-        } => {
-            assert_eq!(*s, status);
-            assert!(success && error_code.is_none());
-            assert!(clean(snippet, 101), "{snippet:?}");
-            if matches!(json, Some(Value::Object(_) | Value::Array(_))) {
-                assert!(snippet.is_empty(), "a JSON body is quoted: {snippet:?}");
-            }
-        }
-        other => panic!("parsing an answer cannot give {other:?}"),
     }
 }
 

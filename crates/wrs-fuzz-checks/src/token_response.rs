@@ -73,27 +73,48 @@ pub fn http_response(data: &[u8]) -> Option<HttpResponse> {
 pub fn check(response: &HttpResponse) {
     let outcome = parse_token_response(response, SENT_AT);
     let json: Option<Value> = serde_json::from_slice(&response.body).ok();
-    let error_code = json
-        .as_ref()
-        .and_then(|v| v.get("error"))
-        .and_then(Value::as_str);
+    match &outcome {
+        Ok(token) => check_token(token, result_body(response, json.as_ref())),
+        Err(err) => check_error(response, json.as_ref(), err),
+    }
+    if let Some(Value::Object(body)) = &json {
+        check_secrets_hidden(response, body);
+    }
+}
+
+/// The body a successful parse of an authorization server's answer came
+/// from (`json`, the body parsed as JSON): a 2xx JSON object without
+/// `error`.
+pub fn result_body<'a>(response: &HttpResponse, json: Option<&'a Value>) -> &'a Map<String, Value> {
+    let status = response.status;
+    assert!((200..300).contains(&status), "a result from HTTP {status}");
+    let Some(Value::Object(body)) = json else {
+        panic!("a result from a body that is not a JSON object");
+    };
+    assert!(
+        body.get("error").and_then(Value::as_str).is_none(),
+        "a result from an error body"
+    );
+    body
+}
+
+/// A failed parse of an authorization server's answer has its cause in
+/// the answer (`json`, its body parsed as JSON): an `error` string is
+/// `OAuthError::Server` with that code, whatever the status, its
+/// description short and clean; another non-2xx is `OAuthError::Http`; a
+/// 2xx that is not the answer is `OAuthError::InvalidResponse`, which
+/// quotes nothing of a JSON object or array.
+pub fn check_error(response: &HttpResponse, json: Option<&Value>, err: &OAuthError) {
     let status = response.status;
     let success = (200..300).contains(&status);
-    match &outcome {
-        Ok(token) => {
-            assert!(success, "a token from HTTP {status}");
-            assert!(error_code.is_none(), "a token from an error body");
-            let Some(Value::Object(body)) = &json else {
-                panic!("a token from a body that is not a JSON object");
-            };
-            check_token(token, body);
-        }
-        Err(OAuthError::Server {
+    let error_code = json.and_then(|v| v.get("error")).and_then(Value::as_str);
+    match err {
+        OAuthError::Server {
             code,
             description,
             status: s,
             retry_after,
-        }) => {
+        } => {
             assert_eq!(*s, status);
             assert_eq!(*retry_after, response.retry_after);
             let sent = error_code.expect("a server error comes from an `error` string");
@@ -103,20 +124,20 @@ pub fn check(response: &HttpResponse) {
                 assert!(clean(d, 301), "{d:?}");
             }
         }
-        Err(OAuthError::Http {
+        OAuthError::Http {
             status: s, detail, ..
-        }) => {
+        } => {
             assert_eq!(*s, status);
             assert!(!success, "HTTP error for a {status}");
             assert!(error_code.is_none());
             assert!(!detail.chars().any(char::is_control), "{detail:?}");
         }
-        Err(OAuthError::InvalidResponse {
+        OAuthError::InvalidResponse {
             reason,
             status: s,
             content_type,
             snippet,
-        }) => {
+        } => {
             assert_eq!(*s, status);
             assert!(success, "invalid response for a {status}");
             assert!(error_code.is_none());
@@ -127,10 +148,7 @@ pub fn check(response: &HttpResponse) {
                 assert!(snippet.is_empty(), "a JSON body is quoted: {snippet:?}");
             }
         }
-        Err(other) => panic!("parsing an answer cannot give {other:?}"),
-    }
-    if let Some(Value::Object(body)) = &json {
-        check_secrets_hidden(response, body);
+        other => panic!("parsing an answer cannot give {other:?}"),
     }
 }
 

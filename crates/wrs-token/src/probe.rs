@@ -165,7 +165,7 @@ impl Prober {
         Ok(Running {
             child,
             program: self.program.clone(),
-            deadline: Instant::now() + limit,
+            started: Instant::now(),
             limit,
         })
     }
@@ -181,20 +181,11 @@ impl Prober {
     pub fn stored(&self) -> Result<StoredReport, ProbeError> {
         let mut command = Command::new(&self.program);
         command.args(["stored", "--json"]).stdin(Stdio::null());
-        let running = self.spawn(command, STORED_DEADLINE)?;
-        let (status, stdout) = running.output()?;
-        StoredReport::from_json(&stdout).map_err(|e| match e {
-            ReportError::Version { theirs } => ProbeError::Version {
-                program: self.program.clone(),
-                theirs,
-                ours: STORED_VERSION,
-            },
-            ReportError::Malformed(_) => ProbeError::NoReport {
-                program: self.program.clone(),
-                status,
-                stderr: "its output is not a report of stored logins".into(),
-            },
-        })
+        self.spawn(command, STORED_DEADLINE)?.read(
+            StoredReport::from_json,
+            STORED_VERSION,
+            "a report of stored logins",
+        )
     }
 }
 
@@ -202,25 +193,38 @@ impl Prober {
 pub struct Running {
     child: Child,
     program: PathBuf,
-    deadline: Instant,
+    started: Instant,
+    /// How long it may run.
     limit: Duration,
 }
 
 impl Running {
     /// Waits for the report (until the deadline).
     pub fn wait(self) -> Result<ProbeReport, ProbeError> {
+        self.read(ProbeReport::from_json, PROBE_VERSION, "a probe report")
+    }
+
+    /// Waits (until the deadline) for the program to exit with something
+    /// on stdout, and reads that with `parse`, which reads reports of
+    /// version `ours`; `what` names the report when it is not one.
+    fn read<T>(
+        self,
+        parse: fn(&str) -> Result<T, ReportError>,
+        ours: u32,
+        what: &str,
+    ) -> Result<T, ProbeError> {
         let program = self.program.clone();
         let (status, stdout) = self.output()?;
-        ProbeReport::from_json(&stdout).map_err(|e| match e {
+        parse(&stdout).map_err(|e| match e {
             ReportError::Version { theirs } => ProbeError::Version {
                 program,
                 theirs,
-                ours: PROBE_VERSION,
+                ours,
             },
             ReportError::Malformed(_) => ProbeError::NoReport {
                 program,
                 status,
-                stderr: "its output is not a probe report".into(),
+                stderr: format!("its output is not {what}"),
             },
         })
     }
@@ -233,7 +237,7 @@ impl Running {
         let status = loop {
             match self.child.try_wait() {
                 Ok(Some(status)) => break status,
-                Ok(None) if Instant::now() < self.deadline => {
+                Ok(None) if self.started.elapsed() < self.limit => {
                     std::thread::sleep(Duration::from_millis(20));
                 }
                 Ok(None) | Err(_) => {
