@@ -5,6 +5,7 @@
 //! breaks these tests.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::Command;
 
@@ -144,14 +145,28 @@ fn the_readme_walkthrough_works_as_written() {
     assert_eq!(mock.counters().revocation, 1);
 }
 
-/// `cargo install` is not run here (a release build of the daemon takes
-/// minutes); what can break in the README's lines is checked instead: each
-/// `--path` is a workspace package that builds the binary the README then
-/// uses under that name, and `service install` is in the same block.
+/// Neither install is run here (a release build of the daemon takes
+/// minutes; `scripts/test` runs `scripts/install` after its release build
+/// and checks what it installed). What can break in the README's lines is
+/// checked instead: `scripts/install` is there and installs both binaries,
+/// `service install` follows it, and each `cargo install --path` is a
+/// workspace package that builds the binary the README then uses under
+/// that name.
 #[test]
 fn the_install_lines_name_packages_that_build_the_documented_binaries() {
-    let install = readme_block(&["cargo install --path"]);
+    let script = readme_block(&["scripts/install"]);
+    assert!(script.contains("wrs-token service install"), "{script}");
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let installer = root.join("scripts/install");
+    let mode = std::fs::metadata(&installer).unwrap().permissions().mode();
+    assert!(mode & 0o111 != 0, "scripts/install is not executable");
+    let text = std::fs::read_to_string(&installer).unwrap();
+    assert!(
+        text.contains("target/release/wrs-token target/release/wrs-tokend"),
+        "scripts/install no longer installs both binaries:\n{text}"
+    );
+
+    let install = readme_block(&["cargo install --path"]);
     let out = Command::new(env!("CARGO"))
         .args([
             "metadata",
@@ -189,5 +204,4 @@ fn the_install_lines_name_packages_that_build_the_documented_binaries() {
     }
     installed.sort();
     assert_eq!(installed, ["wrs-token", "wrs-tokend"], "{install}");
-    assert!(install.contains("wrs-token service install"), "{install}");
 }

@@ -7,18 +7,31 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-/// Path of a workspace binary built beside the running test.
+/// Names a directory whose workspace binaries the tests run instead of
+/// the ones built beside them: `scripts/test` points it at the release
+/// build as it ships (`scripts/build-release`: the client linked with
+/// static glibc), so the end-to-end tests run against what users install.
+pub const BIN_DIR_ENV: &str = "WRS_TEST_BIN_DIR";
+
+/// Path of a workspace binary: from [`BIN_DIR_ENV`] when set, else built
+/// beside the running test.
 ///
 /// A crate's own binaries are built for its tests; the others are there
 /// after `cargo build --workspace --bins` (`scripts/test` runs it first).
 pub fn bin(name: &str) -> PathBuf {
-    let exe = std::env::current_exe().expect("current_exe");
-    // target/<profile>/deps/<test>-<hash> → target/<profile>/<name>
-    let dir = exe.parent().and_then(Path::parent).expect("target dir");
+    let dir = match std::env::var_os(BIN_DIR_ENV) {
+        Some(dir) if !dir.is_empty() => PathBuf::from(dir),
+        _ => {
+            let exe = std::env::current_exe().expect("current_exe");
+            // target/<profile>/deps/<test>-<hash> → target/<profile>/<name>
+            exe.parent().and_then(Path::parent).expect("target dir").to_path_buf()
+        }
+    };
     let path = dir.join(name);
     assert!(
         path.exists(),
-        "{} is missing: run `cargo build --workspace --bins` first (scripts/test does)",
+        "{} is missing: run `cargo build --workspace --bins` first (scripts/test does), \
+         or `scripts/build-release` when {BIN_DIR_ENV} names target/release",
         path.display()
     );
     path
