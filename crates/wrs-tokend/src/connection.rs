@@ -10,6 +10,12 @@ use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWrite
 use wrs_proto::frame::{self, LEN_PREFIX, Mode};
 use wrs_proto::{ErrorKind, ErrorResponse, MAX_FRAME_LEN, RequestEnvelope, Response, WireError};
 
+/// Bytes read ahead per connection. A request is a few hundred bytes, so
+/// one read takes it whole; tokio's default of 8 KiB would hold 0.5 MiB
+/// for 64 persistent connections. A longer message is still read whole,
+/// in more reads (`read_exact` for a binary body, line pieces for JSON).
+const READ_BUFFER: usize = 1024;
+
 /// One client connection: a buffered stream and its mode once known.
 #[derive(Debug)]
 pub struct Connection<S> {
@@ -21,7 +27,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
     /// Wraps a freshly accepted stream.
     pub fn new(stream: S) -> Self {
         Connection {
-            stream: BufReader::new(stream),
+            stream: BufReader::with_capacity(READ_BUFFER, stream),
             mode: None,
         }
     }

@@ -103,8 +103,9 @@ pub fn main(cli: Cli) -> ExitCode {
 
     target.init(&log_options);
     // Built by hand, only now: no thread may exist at fork time.
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(worker_threads())
+    // One thread for everything async (see RUNTIME_THREADS); the secret
+    // store's blocking calls go to tokio's blocking pool.
+    let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
     {
@@ -122,22 +123,6 @@ pub fn main(cli: Cli) -> ExitCode {
     // such as a token fetch that nobody awaits any more.
     runtime.shutdown_background();
     code
-}
-
-/// The most worker threads the runtime gets. tokio's default is one per
-/// core, and each costs resident memory (its stack and an allocator arena:
-/// about 130 KiB after load, measured with 1 to 16 workers; see
-/// docs/benchmarks.md) while the daemon is idle nearly all the time. Two
-/// keep one slow request from holding up the rest and serve tens of
-/// thousands of cached tokens a second.
-const MAX_WORKER_THREADS: usize = 2;
-
-/// The runtime's worker threads: one per core, at most
-/// [`MAX_WORKER_THREADS`].
-fn worker_threads() -> usize {
-    std::thread::available_parallelism()
-        .map_or(1, std::num::NonZeroUsize::get)
-        .min(MAX_WORKER_THREADS)
 }
 
 /// The `--test-source` spec, if the flag was given; a bad spec is a bad
