@@ -2,7 +2,7 @@
 //!
 //! It starts nothing. It asks the daemon at `--socket` (else
 //! `WRS_TOKEN_SOCKET`, else the per-user default) for a token of
-//! `--profile`, as fast as it can, from `--connections` client threads
+//! `--profile`, as fast as it can, over `--connections` connections
 //! (default 64), in one or more of three ways (`--mode`, default all):
 //!
 //! - `binary`: each thread keeps one connection and sends length-prefixed
@@ -27,8 +27,15 @@
 //! cargo run -p wrs-bench --release -- --socket /tmp/b/agent.sock --profile bench
 //! ```
 //!
-//! The client threads share the machine with the daemon: on a small
-//! machine the numbers are a floor for what the daemon can do.
+//! By default each connection has a thread of its own that blocks on its
+//! answer, as 64 separate client processes would. `--threads N` spreads
+//! the connections over N threads instead, each driving its share with
+//! non-blocking I/O (a tokio runtime per thread), as one process with many
+//! connections does. The client threads share the machine with the daemon:
+//! on a small machine 64 busy threads mostly measure the scheduler sharing
+//! the cores among them, so the numbers are a floor for what the daemon
+//! can do, and `--threads 1` shows its latency with the clients' own
+//! scheduling taken out.
 //! The daemon serves 64 connections at once by default (its
 //! `--max-connections`); more persistent connections than that evict each
 //! other. Unix only (a Unix domain socket).
@@ -74,10 +81,17 @@ mod unix {
         #[arg(short, long, value_name = "NAME")]
         profile: Option<String>,
 
-        /// Client threads, each with its own connection.
+        /// Connections, each asking one request at a time.
         #[arg(short, long, value_name = "N", default_value_t = 64,
               value_parser = clap::value_parser!(u32).range(1..=4096))]
         connections: u32,
+
+        /// Client threads to spread the connections over, each driving its
+        /// share with non-blocking I/O [default: a blocking thread per
+        /// connection].
+        #[arg(long, value_name = "N",
+              value_parser = clap::value_parser!(u32).range(1..=4096))]
+        threads: Option<u32>,
 
         /// Ways of asking, comma-separated.
         #[arg(
@@ -160,8 +174,8 @@ mod unix {
             }
         };
         println!(
-            "{:<8} {:>11} {:>10} {:>7} {:>9} {:>8} {:>8}",
-            "mode", "connections", "requests", "errors", "req/s", "p50_ms", "p99_ms"
+            "{:<8} {:>11} {:>7} {:>10} {:>7} {:>9} {:>8} {:>8}",
+            "mode", "connections", "threads", "requests", "errors", "req/s", "p50_ms", "p99_ms"
         );
         let mut all_ok = true;
         for mode in &args.mode {
@@ -181,9 +195,10 @@ mod unix {
             latencies.sort_unstable();
             let rate = latencies.len() as f64 / args.seconds as f64;
             println!(
-                "{:<8} {:>11} {:>10} {:>7} {:>9.0} {:>8.3} {:>8.3}",
+                "{:<8} {:>11} {:>7} {:>10} {:>7} {:>9.0} {:>8.3} {:>8.3}",
                 mode.name(),
                 args.connections,
+                args.threads().len(),
                 latencies.len(),
                 errors,
                 rate,
@@ -211,8 +226,26 @@ mod unix {
         sorted[rank - 1] as f64 / 1e6
     }
 
+    impl Args {
+        /// How many connections each client thread drives: one entry per
+        /// thread, never more threads than connections.
+        fn threads(&self) -> Vec<usize> {
+            let connections = self.connections as usize;
+            let threads = self
+                .threads
+                .map_or(connections, |t| t as usize)
+                .min(connections);
+            (0..threads)
+                .map(|i| connections / threads + usize::from(i < connections % threads))
+                .collect()
+        }
+    }
+
     /// Runs one mode on every client thread; their tallies.
     fn run(args: &Args, socket: &Path, mode: Mode, frame: Vec<u8>) -> Vec<Tally> {
+        if args.threads.is_some() {
+            return run_nonblocking(args, socket, mode, frame);
+        }
         let threads = args.connections as usize;
         // Every thread connects, then they all start at once, on a clock
         // set when the last one is ready.
@@ -243,6 +276,189 @@ mod unix {
         let _ = window.set((count_from, count_from + Duration::from_secs(args.seconds)));
         ready.wait();
         handles.into_iter().filter_map(|h| h.join().ok()).collect()
+    }
+
+    /// Runs one mode with the connections spread over `--threads` threads,
+    /// each a tokio runtime of its own driving its share of connections.
+    fn run_nonblocking(args: &Args, socket: &Path, mode: Mode, frame: Vec<u8>) -> Vec<Tally> {
+        let shares = args.threads();
+        let ready = Arc::new(Barrier::new(shares.len() + 1));
+        let window: Arc<OnceLock<(Instant, Instant)>> = Arc::new(OnceLock::new());
+        let frame: Arc<[u8]> = frame.into();
+        let handles: Vec<_> = shares
+            .into_iter()
+            .map(|share| {
+                let ready = ready.clone();
+                let window = window.clone();
+                let frame = frame.clone();
+                let socket = socket.to_owned();
+                std::thread::spawn(move || {
+                    let runtime = match tokio::runtime::Builder::new_current_thread()
+                        .enable_io()
+                        .build()
+                    {
+                        Ok(runtime) => runtime,
+                        Err(e) => {
+                            ready.wait();
+                            ready.wait();
+                            return vec![Tally::failed(format!("runtime: {e}"))];
+                        }
+                    };
+                    let mut clients: Vec<_> = (0..share)
+                        .map(|_| nonblocking::Client::new(mode, socket.clone(), frame.clone()))
+                        .collect();
+                    if mode != Mode::Connect {
+                        runtime.block_on(async {
+                            for client in &mut clients {
+                                // A failure here is retried by the first request.
+                                let _ = client.connect().await;
+                            }
+                        });
+                    }
+                    ready.wait();
+                    ready.wait();
+                    let Some(&(count_from, end)) = window.get() else {
+                        return Vec::new();
+                    };
+                    runtime.block_on(async {
+                        let mut tasks = tokio::task::JoinSet::new();
+                        for client in clients {
+                            tasks.spawn(client.run(count_from, end));
+                        }
+                        tasks.join_all().await
+                    })
+                })
+            })
+            .collect();
+        ready.wait();
+        let count_from = Instant::now() + Duration::from_millis(args.warmup_ms);
+        let _ = window.set((count_from, count_from + Duration::from_secs(args.seconds)));
+        ready.wait();
+        handles
+            .into_iter()
+            .filter_map(|h| h.join().ok())
+            .flatten()
+            .collect()
+    }
+
+    impl Tally {
+        fn failed(error: String) -> Self {
+            Tally {
+                latencies: Vec::new(),
+                errors: 1,
+                first_error: Some(error),
+            }
+        }
+
+        /// Counts one request sent at `sent` that ended with `outcome`.
+        fn count(&mut self, sent: Instant, outcome: Result<(), String>) {
+            match outcome {
+                Ok(()) => {
+                    let nanos = u64::try_from(sent.elapsed().as_nanos()).unwrap_or(u64::MAX);
+                    self.latencies.push(nanos);
+                }
+                Err(e) => {
+                    self.errors += 1;
+                    self.first_error.get_or_insert(e);
+                }
+            }
+        }
+    }
+
+    /// What an answer must be: a token.
+    fn expect_token(answer: Result<Response, WireError>) -> Result<(), String> {
+        match answer.map_err(|e| e.to_string())? {
+            Response::Token(_) => Ok(()),
+            Response::Error(e) => Err(format!("{:?}: {}", e.kind, e.message)),
+            other => Err(format!("unexpected answer: {other:?}")),
+        }
+    }
+
+    /// A connection driven by a tokio runtime shared with other connections.
+    mod nonblocking {
+        use std::path::PathBuf;
+        use std::sync::Arc;
+        use std::time::Instant;
+
+        use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+        use tokio::net::UnixStream;
+        use wrs_proto::frame::{LEN_PREFIX, body_len, decode_binary, decode_json};
+        use wrs_proto::{Response, WireError};
+
+        use super::{Mode, Tally, expect_token};
+
+        pub(super) struct Client {
+            mode: Mode,
+            socket: PathBuf,
+            frame: Arc<[u8]>,
+            stream: Option<BufReader<UnixStream>>,
+            tally: Tally,
+        }
+
+        impl Client {
+            pub(super) fn new(mode: Mode, socket: PathBuf, frame: Arc<[u8]>) -> Self {
+                Client {
+                    mode,
+                    socket,
+                    frame,
+                    stream: None,
+                    tally: Tally::default(),
+                }
+            }
+
+            pub(super) async fn connect(&mut self) -> Result<(), WireError> {
+                self.stream = Some(BufReader::new(UnixStream::connect(&self.socket).await?));
+                Ok(())
+            }
+
+            /// Asks until `end`, counting what starts at or after `count_from`.
+            pub(super) async fn run(mut self, count_from: Instant, end: Instant) -> Tally {
+                loop {
+                    let sent = Instant::now();
+                    if sent >= end {
+                        return self.tally;
+                    }
+                    let outcome = self.ask().await;
+                    if sent >= count_from {
+                        self.tally.count(sent, outcome);
+                    }
+                }
+            }
+
+            async fn ask(&mut self) -> Result<(), String> {
+                if self.stream.is_none() || self.mode == Mode::Connect {
+                    self.connect().await.map_err(|e| e.to_string())?;
+                }
+                let result = self.exchange().await;
+                if result.is_err() || self.mode == Mode::Connect {
+                    self.stream = None;
+                }
+                expect_token(result)
+            }
+
+            async fn exchange(&mut self) -> Result<Response, WireError> {
+                let Some(stream) = self.stream.as_mut() else {
+                    return Err(WireError::Truncated);
+                };
+                stream.get_mut().write_all(&self.frame).await?;
+                match self.mode {
+                    Mode::Binary | Mode::Connect => {
+                        let mut prefix = [0u8; LEN_PREFIX];
+                        stream.read_exact(&mut prefix).await?;
+                        let mut body = vec![0u8; body_len(prefix)?];
+                        stream.read_exact(&mut body).await?;
+                        decode_binary(&body)
+                    }
+                    Mode::Json => {
+                        let mut line = Vec::new();
+                        if stream.read_until(b'\n', &mut line).await? == 0 {
+                            return Err(WireError::Truncated);
+                        }
+                        decode_json(&line)
+                    }
+                }
+            }
+        }
     }
 
     /// One client thread's connection and tally.
@@ -278,18 +494,8 @@ mod unix {
                     return;
                 }
                 let outcome = self.ask();
-                if sent < count_from {
-                    continue;
-                }
-                match outcome {
-                    Ok(()) => {
-                        let nanos = u64::try_from(sent.elapsed().as_nanos()).unwrap_or(u64::MAX);
-                        self.tally.latencies.push(nanos);
-                    }
-                    Err(e) => {
-                        self.tally.errors += 1;
-                        self.tally.first_error.get_or_insert(e);
-                    }
+                if sent >= count_from {
+                    self.tally.count(sent, outcome);
                 }
             }
         }
@@ -304,11 +510,7 @@ mod unix {
             if result.is_err() || self.mode == Mode::Connect {
                 self.stream = None;
             }
-            match result.map_err(|e| e.to_string())? {
-                Response::Token(_) => Ok(()),
-                Response::Error(e) => Err(format!("{:?}: {}", e.kind, e.message)),
-                other => Err(format!("unexpected answer: {other:?}")),
-            }
+            expect_token(result)
         }
 
         fn exchange(&mut self) -> Result<Response, WireError> {
@@ -331,7 +533,22 @@ mod unix {
 
     #[cfg(test)]
     mod tests {
-        use super::percentile;
+        use clap::Parser;
+
+        use super::{Args, percentile};
+
+        #[test]
+        fn connections_are_spread_evenly_over_at_most_as_many_threads() {
+            let shares = |args: &[&str]| {
+                let mut argv = vec!["wrs-bench"];
+                argv.extend_from_slice(args);
+                Args::parse_from(argv).threads()
+            };
+            assert_eq!(shares(&["-c", "4"]), [1, 1, 1, 1]);
+            assert_eq!(shares(&["-c", "64", "--threads", "3"]), [22, 21, 21]);
+            assert_eq!(shares(&["-c", "64", "--threads", "1"]), [64]);
+            assert_eq!(shares(&["-c", "2", "--threads", "8"]), [1, 1]);
+        }
 
         #[test]
         fn percentiles_are_nearest_rank_in_milliseconds() {

@@ -24,7 +24,10 @@ pub fn bin(name: &str) -> PathBuf {
         _ => {
             let exe = std::env::current_exe().expect("current_exe");
             // target/<profile>/deps/<test>-<hash> → target/<profile>/<name>
-            exe.parent().and_then(Path::parent).expect("target dir").to_path_buf()
+            exe.parent()
+                .and_then(Path::parent)
+                .expect("target dir")
+                .to_path_buf()
         }
     };
     let path = dir.join(name);
