@@ -126,6 +126,9 @@ pub struct HttpResponse {
 impl HttpClient {
     /// Builds the client. Fails on an unusable CA bundle or TLS set-up.
     pub fn new(config: &HttpConfig) -> Result<Self, OAuthError> {
+        // ring, not aws-lc-rs (see the workspace Cargo.toml); the first
+        // call installs it for the process, later ones find it there.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let mut builder = reqwest::Client::builder()
             .connect_timeout(config.connect_timeout)
             .timeout(config.timeout)
