@@ -1,6 +1,7 @@
 //! The HTTP client: built once per profile, with timeouts on every request,
-//! no redirects, rustls with the system roots plus an optional extra CA
-//! bundle, the environment's proxies, and a capped body reader.
+//! no redirects, rustls (ring as its crypto provider) with the system roots
+//! plus an optional extra CA bundle, the environment's proxies, and a
+//! capped body reader.
 //!
 //! For `wrs-tokend probe`, the client also says which proxy a URL goes
 //! through ([`HttpClient::proxy_for`]) and whether a server can be reached
@@ -368,6 +369,25 @@ pub(crate) fn is_loopback(url: &url::Url) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_client_uses_ring_as_the_processs_crypto_provider() {
+        HttpClient::new(&HttpConfig::default()).unwrap();
+        let installed = rustls::crypto::CryptoProvider::get_default()
+            .expect("building a client installs a provider");
+        let suites = |p: &rustls::crypto::CryptoProvider| {
+            p.cipher_suites
+                .iter()
+                .map(|s| s.suite())
+                .collect::<Vec<_>>()
+        };
+        let groups = |p: &rustls::crypto::CryptoProvider| {
+            p.kx_groups.iter().map(|g| g.name()).collect::<Vec<_>>()
+        };
+        let ring = rustls::crypto::ring::default_provider();
+        assert_eq!(suites(installed), suites(&ring));
+        assert_eq!(groups(installed), groups(&ring));
+    }
 
     fn response(status: u16, content_type: &str, body: &str) -> HttpResponse {
         HttpResponse {
