@@ -241,104 +241,104 @@ mod unix {
         }
     }
 
-    /// Runs one mode on every client thread; their tallies.
+    /// The measured window: requests that start at or after the first
+    /// instant count, and none starts after the second.
+    type Window = (Instant, Instant);
+
+    /// Runs one mode; the tallies of every connection.
     fn run(args: &Args, socket: &Path, mode: Mode, frame: Vec<u8>) -> Vec<Tally> {
-        if args.threads.is_some() {
-            return run_nonblocking(args, socket, mode, frame);
-        }
-        let threads = args.connections as usize;
-        // Every thread connects, then they all start at once, on a clock
-        // set when the last one is ready.
-        let ready = Arc::new(Barrier::new(threads + 1));
-        let window: Arc<OnceLock<(Instant, Instant)>> = Arc::new(OnceLock::new());
         let frame: Arc<[u8]> = frame.into();
-        let handles: Vec<_> = (0..threads)
-            .map(|_| {
-                let ready = ready.clone();
-                let window = window.clone();
-                let mut client = Client::new(mode, socket.to_owned(), frame.clone());
-                std::thread::spawn(move || {
+        let client = || Client::new(mode, socket.to_owned(), frame.clone());
+        if args.threads.is_none() {
+            // A thread per connection, blocking on its answer.
+            return on_threads(
+                args,
+                |_| {
+                    let mut client = client();
                     if mode != Mode::Connect {
                         // A failure here is retried by the first request.
                         let _ = client.connect();
                     }
-                    ready.wait();
-                    ready.wait();
-                    if let Some(&(count_from, end)) = window.get() {
-                        client.run(count_from, end);
+                    client
+                },
+                |mut client, (count_from, end)| {
+                    client.run(count_from, end);
+                    vec![client.tally]
+                },
+            );
+        }
+        // Each thread a tokio runtime of its own, driving its share.
+        on_threads(
+            args,
+            |share| {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_io()
+                    .build()
+                    .map_err(|e| Tally::failed(format!("runtime: {e}")))?;
+                let mut clients: Vec<_> = (0..share).map(|_| client().nonblocking()).collect();
+                if mode != Mode::Connect {
+                    runtime.block_on(async {
+                        for client in &mut clients {
+                            // A failure here is retried by the first request.
+                            let _ = client.connect().await;
+                        }
+                    });
+                }
+                Ok((runtime, clients))
+            },
+            |prepared, (count_from, end)| {
+                let (runtime, clients) = match prepared {
+                    Ok(prepared) => prepared,
+                    Err(failed) => return vec![failed],
+                };
+                runtime.block_on(async {
+                    let mut tasks = tokio::task::JoinSet::new();
+                    for client in clients {
+                        tasks.spawn(client.run(count_from, end));
                     }
-                    client.tally
+                    tasks.join_all().await
                 })
-            })
-            .collect();
-        ready.wait();
-        let count_from = Instant::now() + Duration::from_millis(args.warmup_ms);
-        let _ = window.set((count_from, count_from + Duration::from_secs(args.seconds)));
-        ready.wait();
-        handles.into_iter().filter_map(|h| h.join().ok()).collect()
+            },
+        )
     }
 
-    /// Runs one mode with the connections spread over `--threads` threads,
-    /// each a tokio runtime of its own driving its share of connections.
-    fn run_nonblocking(args: &Args, socket: &Path, mode: Mode, frame: Vec<u8>) -> Vec<Tally> {
+    /// Runs a client thread per entry of [`Args::threads`], given its share
+    /// of connections: `prepare` connects them, and once every thread is
+    /// ready, `drive` asks within the window, which starts then (after the
+    /// warm-up). Their tallies, all together.
+    fn on_threads<P: Send>(
+        args: &Args,
+        prepare: impl Fn(usize) -> P + Sync,
+        drive: impl Fn(P, Window) -> Vec<Tally> + Sync,
+    ) -> Vec<Tally> {
         let shares = args.threads();
-        let ready = Arc::new(Barrier::new(shares.len() + 1));
-        let window: Arc<OnceLock<(Instant, Instant)>> = Arc::new(OnceLock::new());
-        let frame: Arc<[u8]> = frame.into();
-        let handles: Vec<_> = shares
-            .into_iter()
-            .map(|share| {
-                let ready = ready.clone();
-                let window = window.clone();
-                let frame = frame.clone();
-                let socket = socket.to_owned();
-                std::thread::spawn(move || {
-                    let runtime = match tokio::runtime::Builder::new_current_thread()
-                        .enable_io()
-                        .build()
-                    {
-                        Ok(runtime) => runtime,
-                        Err(e) => {
-                            ready.wait();
-                            ready.wait();
-                            return vec![Tally::failed(format!("runtime: {e}"))];
-                        }
-                    };
-                    let mut clients: Vec<_> = (0..share)
-                        .map(|_| nonblocking::Client::new(mode, socket.clone(), frame.clone()))
-                        .collect();
-                    if mode != Mode::Connect {
-                        runtime.block_on(async {
-                            for client in &mut clients {
-                                // A failure here is retried by the first request.
-                                let _ = client.connect().await;
-                            }
-                        });
-                    }
-                    ready.wait();
-                    ready.wait();
-                    let Some(&(count_from, end)) = window.get() else {
-                        return Vec::new();
-                    };
-                    runtime.block_on(async {
-                        let mut tasks = tokio::task::JoinSet::new();
-                        for client in clients {
-                            tasks.spawn(client.run(count_from, end));
-                        }
-                        tasks.join_all().await
+        let ready = Barrier::new(shares.len() + 1);
+        let window: OnceLock<Window> = OnceLock::new();
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = shares
+                .into_iter()
+                .map(|share| {
+                    let (ready, window, prepare, drive) = (&ready, &window, &prepare, &drive);
+                    scope.spawn(move || {
+                        let prepared = prepare(share);
+                        ready.wait();
+                        ready.wait();
+                        window
+                            .get()
+                            .map_or_else(Vec::new, |&window| drive(prepared, window))
                     })
                 })
-            })
-            .collect();
-        ready.wait();
-        let count_from = Instant::now() + Duration::from_millis(args.warmup_ms);
-        let _ = window.set((count_from, count_from + Duration::from_secs(args.seconds)));
-        ready.wait();
-        handles
-            .into_iter()
-            .filter_map(|h| h.join().ok())
-            .flatten()
-            .collect()
+                .collect();
+            ready.wait();
+            let count_from = Instant::now() + Duration::from_millis(args.warmup_ms);
+            let _ = window.set((count_from, count_from + Duration::from_secs(args.seconds)));
+            ready.wait();
+            handles
+                .into_iter()
+                .filter_map(|h| h.join().ok())
+                .flatten()
+                .collect()
+        })
     }
 
     impl Tally {
@@ -374,10 +374,104 @@ mod unix {
         }
     }
 
+    /// One connection and its tally; `S` is its stream, blocking
+    /// (`BufReader<UnixStream>`) or driven by a tokio runtime
+    /// ([`nonblocking`]). A connection the daemon closed (its idle limit)
+    /// or that failed is opened again on the next request; in `connect`
+    /// mode every request opens its own.
+    struct Client<S = BufReader<UnixStream>> {
+        mode: Mode,
+        socket: PathBuf,
+        frame: Arc<[u8]>,
+        stream: Option<S>,
+        tally: Tally,
+    }
+
+    impl<S> Client<S> {
+        /// Whether the next request needs a new connection first.
+        fn needs_connection(&self) -> bool {
+            self.stream.is_none() || self.mode == Mode::Connect
+        }
+
+        /// After a request: whether its connection is kept for the next.
+        fn keeps_connection(&self, ok: bool) -> bool {
+            ok && self.mode != Mode::Connect
+        }
+    }
+
+    impl Client {
+        fn new(mode: Mode, socket: PathBuf, frame: Arc<[u8]>) -> Self {
+            Client {
+                mode,
+                socket,
+                frame,
+                stream: None,
+                tally: Tally::default(),
+            }
+        }
+
+        /// The same connection, to be driven by a tokio runtime.
+        fn nonblocking(self) -> nonblocking::Client {
+            Client {
+                mode: self.mode,
+                socket: self.socket,
+                frame: self.frame,
+                stream: None,
+                tally: self.tally,
+            }
+        }
+
+        fn connect(&mut self) -> Result<(), WireError> {
+            self.stream = Some(BufReader::new(UnixStream::connect(&self.socket)?));
+            Ok(())
+        }
+
+        /// Asks until `end`, counting what starts at or after `count_from`.
+        fn run(&mut self, count_from: Instant, end: Instant) {
+            loop {
+                let sent = Instant::now();
+                if sent >= end {
+                    return;
+                }
+                let outcome = self.ask();
+                if sent >= count_from {
+                    self.tally.count(sent, outcome);
+                }
+            }
+        }
+
+        /// One request and its answer.
+        fn ask(&mut self) -> Result<(), String> {
+            if self.needs_connection() {
+                self.connect().map_err(|e| e.to_string())?;
+            }
+            let result = self.exchange();
+            if !self.keeps_connection(result.is_ok()) {
+                self.stream = None;
+            }
+            expect_token(result)
+        }
+
+        fn exchange(&mut self) -> Result<Response, WireError> {
+            let Some(stream) = self.stream.as_mut() else {
+                return Err(WireError::Truncated);
+            };
+            stream.get_mut().write_all(&self.frame)?;
+            match self.mode {
+                Mode::Binary | Mode::Connect => {
+                    let body = read_frame(stream)?.ok_or(WireError::Truncated)?;
+                    decode_binary(&body)
+                }
+                Mode::Json => {
+                    let line = read_json_line(stream)?.ok_or(WireError::Truncated)?;
+                    decode_json(&line)
+                }
+            }
+        }
+    }
+
     /// A connection driven by a tokio runtime shared with other connections.
     mod nonblocking {
-        use std::path::PathBuf;
-        use std::sync::Arc;
         use std::time::Instant;
 
         use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
@@ -387,25 +481,10 @@ mod unix {
 
         use super::{Mode, Tally, expect_token};
 
-        pub(super) struct Client {
-            mode: Mode,
-            socket: PathBuf,
-            frame: Arc<[u8]>,
-            stream: Option<BufReader<UnixStream>>,
-            tally: Tally,
-        }
+        /// [`super::Client`] on a tokio stream.
+        pub(super) type Client = super::Client<BufReader<UnixStream>>;
 
         impl Client {
-            pub(super) fn new(mode: Mode, socket: PathBuf, frame: Arc<[u8]>) -> Self {
-                Client {
-                    mode,
-                    socket,
-                    frame,
-                    stream: None,
-                    tally: Tally::default(),
-                }
-            }
-
             pub(super) async fn connect(&mut self) -> Result<(), WireError> {
                 self.stream = Some(BufReader::new(UnixStream::connect(&self.socket).await?));
                 Ok(())
@@ -425,12 +504,13 @@ mod unix {
                 }
             }
 
+            /// One request and its answer.
             async fn ask(&mut self) -> Result<(), String> {
-                if self.stream.is_none() || self.mode == Mode::Connect {
+                if self.needs_connection() {
                     self.connect().await.map_err(|e| e.to_string())?;
                 }
                 let result = self.exchange().await;
-                if result.is_err() || self.mode == Mode::Connect {
+                if !self.keeps_connection(result.is_ok()) {
                     self.stream = None;
                 }
                 expect_token(result)
@@ -456,76 +536,6 @@ mod unix {
                         }
                         decode_json(&line)
                     }
-                }
-            }
-        }
-    }
-
-    /// One client thread's connection and tally.
-    struct Client {
-        mode: Mode,
-        socket: PathBuf,
-        frame: Arc<[u8]>,
-        stream: Option<BufReader<UnixStream>>,
-        tally: Tally,
-    }
-
-    impl Client {
-        fn new(mode: Mode, socket: PathBuf, frame: Arc<[u8]>) -> Self {
-            Client {
-                mode,
-                socket,
-                frame,
-                stream: None,
-                tally: Tally::default(),
-            }
-        }
-
-        fn connect(&mut self) -> Result<(), WireError> {
-            self.stream = Some(BufReader::new(UnixStream::connect(&self.socket)?));
-            Ok(())
-        }
-
-        /// Asks until `end`, counting what starts at or after `count_from`.
-        fn run(&mut self, count_from: Instant, end: Instant) {
-            loop {
-                let sent = Instant::now();
-                if sent >= end {
-                    return;
-                }
-                let outcome = self.ask();
-                if sent >= count_from {
-                    self.tally.count(sent, outcome);
-                }
-            }
-        }
-
-        /// One request and its answer; a persistent connection the daemon
-        /// closed (its idle limit) is opened again on the next request.
-        fn ask(&mut self) -> Result<(), String> {
-            if self.stream.is_none() || self.mode == Mode::Connect {
-                self.connect().map_err(|e| e.to_string())?;
-            }
-            let result = self.exchange();
-            if result.is_err() || self.mode == Mode::Connect {
-                self.stream = None;
-            }
-            expect_token(result)
-        }
-
-        fn exchange(&mut self) -> Result<Response, WireError> {
-            let Some(stream) = self.stream.as_mut() else {
-                return Err(WireError::Truncated);
-            };
-            stream.get_mut().write_all(&self.frame)?;
-            match self.mode {
-                Mode::Binary | Mode::Connect => {
-                    let body = read_frame(stream)?.ok_or(WireError::Truncated)?;
-                    decode_binary(&body)
-                }
-                Mode::Json => {
-                    let line = read_json_line(stream)?.ok_or(WireError::Truncated)?;
-                    decode_json(&line)
                 }
             }
         }
