@@ -103,8 +103,11 @@ pub fn main(cli: Cli) -> ExitCode {
 
     target.init(&log_options);
     // Built by hand, only now: no thread may exist at fork time.
-    // One thread for everything async (see RUNTIME_THREADS); the secret
-    // store's blocking calls go to tokio's blocking pool.
+    // One thread for everything async: a cached token costs well under a
+    // microsecond of it, one thread out-serves two workers, and it leaves
+    // out the multi-thread scheduler's code and per-worker memory
+    // (docs/benchmarks.md, "Second step"). The secret store's blocking
+    // calls go to tokio's blocking pool.
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
